@@ -1,0 +1,1 @@
+"""Weakly supervised localisation of the account-ID watermark in full frames."""

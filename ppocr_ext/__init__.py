@@ -1,0 +1,1 @@
+"""Plugins into the OpenOCR engine: transforms, datasets, engine shim, metrics."""

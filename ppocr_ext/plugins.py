@@ -1,0 +1,14 @@
+"""Names this project adds to the engine's plain name maps.
+
+The engine (openocr-python 0.1.5) looks transforms up in
+`openrec.preprocess.MODULE_MAPPING` and datasets in `tools.data.DATASET_MODULES`, each
+a map from a config name to a module path. `ppocr_ext.engine.load_engine()` merges the
+maps below into them, so a config can name our plugins exactly like built-in ones.
+Add one line per plugin: config name -> module that defines a class of that name.
+"""
+
+TRANSFORMS: dict[str, str] = {
+}
+
+DATASETS: dict[str, str] = {
+}
