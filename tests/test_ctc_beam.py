@@ -1,0 +1,60 @@
+"""Prefix beam search: alternatives and their probabilities are right on hand-made posteriors."""
+import itertools
+
+import numpy as np
+import pytest
+
+from ppocr_ext.ctc_beam import ctc_kbest
+
+CHARS = ["I", "l", "a"]
+
+
+def one_hot(seq, eps=0.0):
+    """Posteriors that put (1 - eps) on each listed index (0 = blank)."""
+    probs = np.full((len(seq), len(CHARS) + 1), eps / len(CHARS))
+    for t, c in enumerate(seq):
+        probs[t, c] = 1.0 - eps
+    return probs
+
+
+def brute_force(probs):
+    """P(string) by enumerating every alignment: the definition beam search approximates."""
+    totals = {}
+    for path in itertools.product(range(probs.shape[1]), repeat=probs.shape[0]):
+        p = float(np.prod([probs[t, c] for t, c in enumerate(path)]))
+        collapsed = [c for i, c in enumerate(path) if c != 0 and (i == 0 or path[i - 1] != c)]
+        text = "".join(CHARS[c - 1] for c in collapsed)
+        totals[text] = totals.get(text, 0.0) + p
+    return sorted(totals.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def test_certain_posteriors_give_the_collapsed_string():
+    # a a blank a -> "aa"; I I -> "I"
+    probs = one_hot([3, 3, 0, 3, 1, 1])
+    (text, p), = ctc_kbest(probs, CHARS, k=1)
+    assert text == "aaI"
+    assert p == pytest.approx(1.0)
+
+
+def test_ambiguous_glyph_yields_both_readings_with_their_probabilities():
+    probs = one_hot([3, 0, 0])
+    probs[1] = [0.0, 0.55, 0.45, 0.0]  # the model cannot tell I from l
+    best = ctc_kbest(probs, CHARS, k=2)
+    assert [t for t, _ in best] == ["aI", "al"]
+    assert best[0][1] == pytest.approx(0.55)
+    assert best[1][1] == pytest.approx(0.45)
+
+
+def test_matches_exhaustive_sum_over_alignments():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(len(CHARS) + 1), size=5)
+    expected = brute_force(probs)[:3]
+    got = ctc_kbest(probs, CHARS, k=3, beam=64, cutoff=0.0)
+    assert [t for t, _ in got] == [t for t, _ in expected]
+    for (_, p), (_, q) in zip(got, expected):
+        assert p == pytest.approx(q, rel=1e-9)
+
+
+def test_wrong_shape_is_rejected():
+    with pytest.raises(ValueError, match="expected"):
+        ctc_kbest(np.ones((4, 2)), CHARS)
