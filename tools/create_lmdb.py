@@ -1,0 +1,46 @@
+"""Images folder + `<image>\\t<ID>` label file -> train/val recognition LMDBs.
+
+    python tools/create_lmdb.py --images DIR --labels FILE --out OUT \\
+        [--val-fraction 0.1] [--seed 0] [--dict ppocr_ext/dicts/id62.txt] [--skip-bad]
+
+Writes OUT/train and OUT/val (split by video id), or the single LMDB OUT with
+--val-fraction 0. Strict by default: any bad row stops the run before anything is written
+and every problem is listed as `FILE:LINE: reason`; --skip-bad writes the good rows and
+lists the skipped ones. See ppocr_ext/lmdb_writer.py for the rules.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ppocr_ext.labels import LabelFileError
+from ppocr_ext.lmdb_writer import DEFAULT_DICT, CreateSummary, LmdbError, create_lmdb
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", required=True, help="folder the label file's names are relative to")
+    parser.add_argument("--labels", required=True, help="label file, one '<image>\\t<ID>' per line")
+    parser.add_argument("--out", required=True, help="output folder (OUT/train, OUT/val)")
+    parser.add_argument("--val-fraction", type=float, default=0.1,
+                        help="share of videos for validation; 0 writes one LMDB at OUT")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the video split")
+    parser.add_argument("--dict", default=str(DEFAULT_DICT), help="dictionary, one symbol per line")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="write the good rows and report the bad ones instead of stopping")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> CreateSummary:
+    args = parse_args(argv)
+    summary = create_lmdb(args.images, args.labels, args.out, val_fraction=args.val_fraction,
+                          seed=args.seed, dict_path=args.dict, skip_bad=args.skip_bad)
+    print(summary)
+    return summary
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (LabelFileError, LmdbError, ValueError) as err:
+        sys.exit(f"error: {err}")
