@@ -8,6 +8,10 @@ Add one line per plugin: config name -> module that defines a class of that name
 """
 
 TRANSFORMS: dict[str, str] = {
+    "TIA": "ppocr_ext.augment.tia",
+    "StandardAug": "ppocr_ext.augment.standard",
+    "LowResAug": "ppocr_ext.augment.lowres",
+    "RobustnessAug": "ppocr_ext.augment.robustness",
 }
 
 DATASETS: dict[str, str] = {

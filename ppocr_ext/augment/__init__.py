@@ -1,0 +1,49 @@
+"""Training-time augmentations for low-resolution ID crops, as engine transforms.
+
+Config names (registered in `ppocr_ext/plugins.py`): `TIA`, `StandardAug`,
+`LowResAug`, `RobustnessAug`. Put them in `Train.dataset.transforms` after
+`DecodeImage` and before the label encoder/resize. Randomness comes from NumPy's
+global generator (see `base.py`): `np.random.seed(s)` reproduces a run.
+
+`aug_preset(name)` gives the transform lists of the ablation ladder of seed 000
+(none -> standard -> +TIA -> +low-res domain -> +robustness) so experiments differ
+only by a preset name; `with_preset(transforms, name)` splices one into a config list.
+"""
+from __future__ import annotations
+
+import copy
+
+from ppocr_ext.augment.lowres import LowResAug
+from ppocr_ext.augment.robustness import RobustnessAug
+from ppocr_ext.augment.standard import StandardAug
+from ppocr_ext.augment.tia import TIA
+
+_LADDER = [("standard", {"StandardAug": {}}),
+           ("standard_tia", {"TIA": {}}),
+           ("standard_tia_lowres", {"LowResAug": {}}),
+           ("full", {"RobustnessAug": {}})]
+PRESETS = ("none",) + tuple(name for name, _ in _LADDER)
+
+
+def aug_preset(name: str) -> list[dict]:
+    """Transform dicts (engine config form, default parameters) of a preset; each
+    preset adds one family to the previous one."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown augmentation preset {name!r}; choose one of {PRESETS}")
+    return [copy.deepcopy(step) for _, step in _LADDER[:PRESETS.index(name)]]
+
+
+def with_preset(transforms: list[dict], name: str) -> list[dict]:
+    """A copy of a config's transform list with preset `name` right after the image
+    decoder (`DecodeImage`/`DecodeImagePIL`), replacing any of our augmentations."""
+    ours = {"TIA", "StandardAug", "LowResAug", "RobustnessAug"}
+    kept = [copy.deepcopy(t) for t in transforms if next(iter(t)) not in ours]
+    decoders = [i for i, t in enumerate(kept) if next(iter(t)).startswith("DecodeImage")]
+    if not decoders:
+        raise ValueError("transform list has no DecodeImage step to put augmentations after")
+    at = decoders[0] + 1
+    return kept[:at] + aug_preset(name) + kept[at:]
+
+
+__all__ = ["TIA", "StandardAug", "LowResAug", "RobustnessAug", "PRESETS",
+           "aug_preset", "with_preset"]
