@@ -63,7 +63,7 @@ def sample_style(rng, frame_w: int, frame_h: int, fonts: FontSet, logo_prob: flo
     return WatermarkStyle(
         latin_path=latin_path, latin_index=latin_face.index, cjk_path=cjk_path,
         cjk_index=cjk_face.index, size=size, cjk_scale=rng.uniform(0.9, 1.05),
-        fill=int(rng.integers(232, 256)), fill_alpha=rng.uniform(0.72, 1.0),
+        fill=int(rng.integers(232, 256)), fill_alpha=rng.uniform(0.78, 1.0),
         edge=str(rng.choice(["stroke", "shadow", "both"], p=[0.4, 0.3, 0.3])),
         edge_level=int(rng.integers(0, 70)), edge_alpha=rng.uniform(0.35, 0.9),
         shadow_offset=(int(rng.integers(0, 2)), int(rng.integers(1, 3))),
@@ -140,6 +140,9 @@ def _render_patch(account_id: str, style: WatermarkStyle, right_aligned: bool):
             shadow = shadow.filter(ImageFilter.GaussianBlur(style.shadow_blur))
         edge = np.maximum(edge, np.asarray(shadow))
 
+    # the edge shows around the glyphs, not through them: a translucent fill over its own
+    # shadow would turn grey instead of white
+    edge = (edge.astype(np.float32) * (1 - np.asarray(glyphs, np.float32) / 255)).astype(np.uint8)
     layers = [(edge, style.edge_level, style.edge_alpha)]
     layers += [(mask, colour, alpha * style.fill_alpha) for mask, colour, alpha in logo_layers[:2]]
     if logo_layers:

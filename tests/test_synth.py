@@ -1,0 +1,219 @@
+"""The synthetic frame generator follows the challenge's facts and the shared output contract."""
+import collections
+import json
+import re
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from synth import degrade
+from synth.fonts import FontMissingError, resolve_fonts
+from synth.frames import SynthConfig, generate
+from synth.ids import ID_ALPHABET, sample_frame_numbers, sample_id, sample_video_name
+from synth.watermark import blend_watermark, place_watermark, sample_style
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_VAL_LABELS = REPO.parent / "shared" / "challenge" / "val_labels.txt"
+# Three rows of the real val_labels.txt, byte for byte (the file has LF endings, no BOM).
+REAL_ROWS = ("v0200fg10000cb9on3jc77uea7ubaeeg_9_.jpg\tbQjYK74e37l\n"
+             "v0300fg10000cba0pibc77ufpkrl18f0_2_.jpg\t0XQe082Kt5Zt\n"
+             "v0d00fg10000cb9kq6rc77uc5r0s70r0_4_.jpg\tKTqhgyxIGC\n")
+LABEL_ROW = re.compile(r"^(v0[0-9a-z]{4}g10000[0-9a-v]{20})_(\d)_\.jpg\t([0-9A-Za-z]{8,15})$")
+SMALL = SynthConfig(frames_min=3, frames_max=5, portrait_fraction=0.5)
+
+
+def _rows(path: Path):
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("\n") and "\r" not in text and not text.startswith("\ufeff")
+    return [LABEL_ROW.match(line) for line in text.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "data"
+    summary = generate(out, videos=8, seed=3, test_videos=3, config=SMALL, progress=False)
+    return out, summary
+
+
+def test_ids_are_uniform_over_62_symbols_and_lengths_8_to_15():
+    rng = np.random.default_rng(0)
+    ids = [sample_id(rng) for _ in range(4000)]
+    lengths = collections.Counter(len(i) for i in ids)
+    assert set(lengths) == set(range(8, 16))
+    assert all(abs(n - 500) < 5 * np.sqrt(500) for n in lengths.values()), lengths
+    symbols = collections.Counter("".join(ids))
+    assert set(symbols) == set(string.ascii_letters + string.digits) == set(ID_ALPHABET)
+    expected = sum(symbols.values()) / 62
+    assert all(abs(n - expected) < 5 * np.sqrt(expected) for n in symbols.values())
+
+
+def test_video_names_and_frame_numbers_look_like_the_challenges():
+    rng = np.random.default_rng(1)
+    for row in REAL_ROWS.splitlines():
+        assert LABEL_ROW.match(row)
+    names = [sample_video_name(rng) for _ in range(200)]
+    assert all(re.fullmatch(r"v0[23d]00fg10000cb[9a][0-9a-v]{4}c77u[0-9a-v]{8}[0g]", n) for n in names)
+    assert len(set(names)) == 200
+    frames = sample_frame_numbers(rng, 4)
+    assert frames == sorted(set(frames)) and all(0 <= f <= 9 for f in frames)
+
+
+def test_label_files_have_the_challenge_format(dataset):
+    out, _ = dataset
+    for split in ("train", "test"):
+        rows = _rows(out / f"{split}_labels.txt")
+        assert rows and all(rows), f"{split}_labels.txt has a row unlike val_labels.txt"
+        assert sorted(m.group(0).split("\t")[0] for m in rows) == sorted(p.name for p in (out / split).iterdir())
+    if REAL_VAL_LABELS.is_file():  # the same pattern accepts every real row
+        assert all(_rows(REAL_VAL_LABELS))
+
+
+def test_train_and_test_hold_different_videos_of_3_to_5_frames(dataset):
+    out, summary = dataset
+    videos = {}
+    for split in ("train", "test"):
+        for m in _rows(out / f"{split}_labels.txt"):
+            videos.setdefault(split, collections.Counter())[m.group(1)] += 1
+    assert not set(videos["train"]) & set(videos["test"])
+    assert len(videos["train"]) == 5 and len(videos["test"]) == 3 == summary["test_videos"]
+    assert all(3 <= n <= 5 for split in videos.values() for n in split.values())
+
+
+def test_every_frame_has_its_own_id_by_default(dataset):
+    out, _ = dataset
+    per_video = collections.defaultdict(list)
+    for m in _rows(out / "train_labels.txt") + _rows(out / "test_labels.txt"):
+        per_video[m.group(1)].append(m.group(3))
+    assert all(len(set(ids)) == len(ids) for ids in per_video.values())
+
+
+def test_video_mode_keeps_one_id_per_video(tmp_path):
+    config = SynthConfig(frames_min=3, frames_max=4, id_mode="video")
+    generate(tmp_path, videos=3, seed=0, test_videos=1, config=config, progress=False)
+    per_video = collections.defaultdict(set)
+    for split in ("train", "test"):
+        for m in _rows(tmp_path / f"{split}_labels.txt"):
+            per_video[m.group(1)].add(m.group(3))
+    assert len(per_video) == 3 and all(len(ids) == 1 for ids in per_video.values())
+
+
+def test_test_frames_are_1_over_1_7_of_train_frames(dataset):
+    out, summary = dataset
+    sizes = {split: {cv2.imread(str(p)).shape[1::-1] for p in (out / split).iterdir()}
+             for split in ("train", "test")}
+    assert sizes["train"] == {(360, 640), (640, 360)}  # both orientations present
+    for w, h in sizes["test"]:
+        train = (640, 360) if w > h else (360, 640)
+        assert (w, h) == degrade.test_size(*train)
+        assert abs(w / train[0] - 1 / 1.7) < 0.005 and abs(h / train[1] - 1 / 1.7) < 0.005
+    assert summary["test_size"] == [212, 376]
+
+
+def test_boxes_lie_inside_their_frames(dataset):
+    out, _ = dataset
+    boxes = json.loads((out / "boxes.json").read_text())
+    for split in ("train", "test"):
+        assert set(boxes[split]) == {p.name for p in (out / split).iterdir()}
+        for name, entry in boxes[split].items():
+            w, h = entry["frame_size"]
+            assert cv2.imread(str(out / split / name)).shape[1::-1] == (w, h)
+            x0, y0, x1, y1 = entry["box"]
+            assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h, (name, entry)
+            ix0, iy0, ix1, iy1 = entry["id_box"]
+            assert x0 < ix0 < ix1 <= x1 and y0 <= iy0 < iy1 <= y1, (name, entry)  # ID after the prefix
+
+
+def _white_share(image, box):
+    x0, y0, x1, y1 = box
+    return float((image[y0:y1, x0:x1].min(axis=2) >= 190).mean())
+
+
+def test_watermark_pixels_are_where_the_boxes_say(dataset):
+    out, _ = dataset
+    boxes = json.loads((out / "boxes.json").read_text())["train"]
+    inside, mirrored = [], []
+    for name, entry in boxes.items():
+        image = cv2.imread(str(out / "train" / name))
+        h = image.shape[0]
+        x0, y0, x1, y1 = entry["id_box"]
+        inside.append(_white_share(image, entry["id_box"]))
+        mirrored.append(_white_share(image, [x0, h - y1, x1, h - y0]))  # same box, other edge
+    assert np.mean([s > 0 for s in inside]) >= 0.9
+    assert np.mean(inside) > 3 * np.mean(mirrored) + 0.02
+
+
+def test_blended_mark_is_white_with_a_dark_edge_and_touches_nothing_else():
+    fonts = resolve_fonts()
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        frame = np.full((640, 360, 3), 128, np.uint8)
+        style = sample_style(rng, 360, 640, fonts)
+        placement = place_watermark(360, 640, "Il0OAbcdXYZ89", style, rng)
+        blend_watermark(frame, placement)
+        x0, y0, x1, y1 = placement.box
+        region = frame[y0:y1, x0:x1]
+        assert region.min(axis=2).max() >= 215          # near-white ink (fill alpha >= 0.78)
+        assert region.max(axis=2).min() < 110           # darker edge than the grey
+        h = 640
+        untouched = frame[y1 + 40:] if y0 < h / 2 else frame[:y0 - 40]
+        assert (untouched == 128).all()
+
+
+def test_same_seed_gives_identical_bytes_whatever_the_workers(tmp_path):
+    runs = {}
+    for name, seed, workers in (("a", 7, 1), ("b", 7, 2), ("c", 8, 1)):
+        generate(tmp_path / name, videos=3, seed=seed, test_videos=1,
+                 config=SMALL, workers=workers, progress=False)
+        runs[name] = {p.relative_to(tmp_path / name): p.read_bytes()
+                      for p in sorted((tmp_path / name).rglob("*")) if p.is_file()}
+    assert runs["a"] == runs["b"]
+    assert runs["a"] != runs["c"]
+    assert set(runs["a"]) != set(runs["c"])  # other video names, not only other pixels
+
+
+def test_missing_font_names_file_and_debian_package(tmp_path):
+    with pytest.raises(FontMissingError, match=r"LiberationSans-Regular\.ttf.*fonts-liberation"):
+        resolve_fonts(font_root=tmp_path)
+    (tmp_path / "liberation").mkdir()
+    for name in ("LiberationSans-Regular.ttf",):
+        (tmp_path / "liberation" / name).write_bytes(b"")
+    with pytest.raises(FontMissingError, match=r"wqy-microhei\.ttc.*fonts-wqy-microhei"):
+        resolve_fonts(["liberation-sans"], font_root=tmp_path)
+    out = tmp_path / "out"
+    with pytest.raises(FontMissingError):
+        generate(out, videos=1, seed=0, config=SynthConfig(font_root=str(tmp_path / "none")),
+                 progress=False)
+    assert not out.exists()  # failed before writing anything
+
+
+def test_existing_output_is_not_overwritten_by_accident(dataset):
+    out, _ = dataset
+    before = (out / "train_labels.txt").read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite"):
+        generate(out, videos=1, seed=0, config=SMALL, progress=False)
+    assert (out / "train_labels.txt").read_bytes() == before
+
+
+def test_cli_documents_every_option_and_runs(tmp_path):
+    script = REPO / "tools" / "synth_frames.py"
+    help_text = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
+                               text=True, check=True).stdout
+    options = re.findall(r"^\s+(--[a-z-]+)", help_text, re.M)
+    assert {"--out", "--videos", "--seed", "--test-videos", "--id-mode", "--workers",
+            "--train-size", "--test-scale", "--fonts", "--font-root"} <= set(options)
+    for option in options:  # every option line is followed by a description
+        assert re.search(rf"^\s+{option}\b.*\n?(.*\S.*)", help_text, re.M)
+    result = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "cli"),
+                             "--videos", "2", "--test-videos", "1", "--frames-max", "3"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["train_videos"] == 1 and summary["test_videos"] == 1
+    missing = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "x"),
+                              "--font-root", str(tmp_path)], capture_output=True, text=True)
+    assert missing.returncode != 0 and "fonts-liberation" in missing.stderr
