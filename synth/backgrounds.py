@@ -299,19 +299,20 @@ class Scene:
         matrix[:, 2] += (cw / 2 - (wc / 2 + dx), ch / 2 - (hc / 2 + dy))
         view = cv2.warpAffine(self.canvas, matrix, (cw, ch), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REFLECT)
-        if self.people is not None:
+        if self.people is not None:  # in-place float32 maths: this runs for every frame
             person_matrix = matrix.copy()
             person_matrix[:, 2] += rng.normal(0, self.sway, 2)
             colour = cv2.warpAffine(self.people[0], person_matrix, (cw, ch), flags=cv2.INTER_LINEAR)
-            alpha = cv2.warpAffine(self.people[1], person_matrix, (cw, ch), flags=cv2.INTER_LINEAR)[..., None]
-            view = view * (1 - alpha) + colour * alpha
-        if self.vignette is not None:
-            view = view * self.vignette
+            alpha = cv2.warpAffine(self.people[1], person_matrix, (cw, ch), flags=cv2.INTER_LINEAR)
+            colour -= view
+            colour *= alpha[..., None]
+            view += colour
         gain, bias = rng.uniform(0.92, 1.08), rng.normal(0, 4)  # exposure flicker
-        view = view * gain + bias
-        if self.grain > 0:
-            view = view + rng.normal(0, self.grain, view.shape).astype(np.float32)
-        content = np.clip(view, 0, 255).astype(np.uint8)
+        view *= self.vignette * gain if self.vignette is not None else gain
+        view += bias
+        if self.grain > 0:  # luminance grain
+            view += rng.standard_normal((ch, cw, 1), dtype=np.float32) * self.grain
+        content = np.clip(view, 0, 255, out=view).astype(np.uint8)
         return self._place(content)
 
     def _place(self, content):

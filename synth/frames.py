@@ -146,6 +146,12 @@ def render_video(job) -> list[dict]:
     return records
 
 
+def _single_threaded():
+    """One OpenCV thread per worker process: the processes already fill the cores."""
+    import cv2
+    cv2.setNumThreads(1)
+
+
 def _prepare_out_dir(out_dir: Path, overwrite: bool):
     existing = [n for n in OUTPUT_NAMES if (out_dir / n).exists()]
     if existing and not overwrite:
@@ -199,7 +205,8 @@ def generate(out_dir, videos: int = 50, seed: int = 0, test_videos=0.2, workers:
     with tqdm(total=sum(p.frames for p in plans), unit="frame", desc="synth frames",
               disable=not progress) as bar:
         if workers > 1:
-            with multiprocessing.Pool(workers) as pool:
+            # spawn, not fork: a forked OpenCV/OpenMP thread pool can hang in the child
+            with multiprocessing.get_context("spawn").Pool(workers, initializer=_single_threaded) as pool:
                 for video_records in pool.imap(render_video, jobs):
                     records += video_records
                     bar.update(len(video_records))

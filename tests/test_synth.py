@@ -217,3 +217,36 @@ def test_cli_documents_every_option_and_runs(tmp_path):
     missing = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "x"),
                               "--font-root", str(tmp_path)], capture_output=True, text=True)
     assert missing.returncode != 0 and "fonts-liberation" in missing.stderr
+
+
+def test_frames_of_a_video_share_a_moving_background(dataset):
+    out, _ = dataset
+    frames = collections.defaultdict(list)
+    for path in sorted((out / "train").iterdir()):
+        image = cv2.imread(str(path)).astype(np.float32)
+        if image.shape[0] > image.shape[1]:  # compare portrait frames, middle band only
+            frames[path.name.split("_")[0]].append(image[200:440])
+    videos = [v for v in frames.values() if len(v) >= 2]
+    assert len(videos) >= 2
+    within = [np.abs(v[0] - v[1]).mean() for v in videos]
+    across = [np.abs(a[0] - b[0]).mean() for a, b in zip(videos, videos[1:])]
+    assert all(w > 0.5 for w in within)          # the camera or the light moved
+    assert max(within) < min(across)             # but it is still the same scene
+    assert all(v[0].std() > 5 for v in videos)   # and not a flat colour
+
+
+def test_user_photos_become_backgrounds(tmp_path):
+    from synth.backgrounds import list_photos
+    photo_dir = tmp_path / "photos"
+    photo_dir.mkdir()
+    red = np.zeros((300, 400, 3), np.uint8)
+    red[..., 2] = 220
+    cv2.imwrite(str(photo_dir / "red.png"), red)
+    config = SynthConfig(photos=tuple(list_photos(photo_dir)), photo_prob=1.0,
+                         bundled_photos=False, frames_min=3, frames_max=3)
+    generate(tmp_path / "out", videos=4, seed=0, test_videos=1, config=config, progress=False)
+    means = np.mean([cv2.imread(str(p)).reshape(-1, 3).mean(0)
+                     for p in (tmp_path / "out" / "train").iterdir()], axis=0)
+    assert means[2] > 1.5 * max(means[0], means[1])  # BGR: red dominates
+    with pytest.raises(FileNotFoundError, match="no-such-folder"):
+        list_photos(tmp_path / "no-such-folder")
