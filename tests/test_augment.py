@@ -240,3 +240,13 @@ def test_gallery_grid_and_script(tmp_path, crop):
                               "--image", str(tmp_path / "nope.png"), "--out", str(out)],
                              capture_output=True, text=True)
     assert missing.returncode != 0 and "nope.png" in missing.stderr
+
+
+def test_benchmark_script_writes_its_table_and_command(tmp_path):
+    out = tmp_path / "aug_speed.md"
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "bench_aug.py"), "--calls", "2",
+                           "--width", "120", "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    table = out.read_text()
+    assert "python tools/bench_aug.py --calls 2" in table
+    assert table.count("| preset '") == 4 and "engine pipeline" in table

@@ -43,29 +43,32 @@ def mls_deform(points: np.ndarray, handles: np.ndarray, targets: np.ndarray,
     if p.shape != q.shape or p.ndim != 2 or p.shape[1] != 2 or len(p) < 2:
         raise ValueError("handles and targets must both be (N>=2, 2) arrays")
 
-    sq_dist = ((v[:, None, :] - p[None, :, :]) ** 2).sum(-1)         # (G, N)
-    w = 1.0 / (sq_dist ** alpha + _EPS)
-    w_sum = w.sum(1, keepdims=True)
-    p_star = (w @ p) / w_sum                                          # (G, 2)
-    q_star = (w @ q) / w_sum
-    p_hat = p[None] - p_star[:, None]                                 # (G, N, 2)
-    q_hat = q[None] - q_star[:, None]
-    d = v - p_star                                                    # (G, 2)
+    # Everything is (G, N) or (G,): x and y kept apart, which is several times faster
+    # than (G, N, 2) arrays for the few-dozen handles TIA uses.
+    sq_dist = (v[:, 0, None] - p[:, 0]) ** 2 + (v[:, 1, None] - p[:, 1]) ** 2
+    w = 1.0 / ((sq_dist if alpha == 1.0 else sq_dist ** alpha) + _EPS)
+    w_sum = w.sum(1)
+    p_star = (w @ p) / w_sum[:, None]                                 # (G, 2)
+    q_star = (w @ q) / w_sum[:, None]
+    phx = p[:, 0] - p_star[:, 0, None]                                # p_hat, (G, N)
+    phy = p[:, 1] - p_star[:, 1, None]
+    dx = v[:, 0] - p_star[:, 0]                                       # d = v - p*, (G,)
+    dy = v[:, 1] - p_star[:, 1]
 
-    # Closed form of sum_i q_hat_i * A_i with A_i = w_i [p_hat; -p_hat^perp][d; -d^perp]^T:
-    # a = p_hat . d, b = p_hat . d^perp, with (x, y)^perp = (-y, x).
-    a = p_hat[..., 0] * d[:, None, 0] + p_hat[..., 1] * d[:, None, 1]
-    b = p_hat[..., 1] * d[:, None, 0] - p_hat[..., 0] * d[:, None, 1]
-    fx = (w * (q_hat[..., 0] * a + q_hat[..., 1] * b)).sum(1)
-    fy = (w * (q_hat[..., 1] * a - q_hat[..., 0] * b)).sum(1)
-    f = np.stack([fx, fy], axis=1)
+    # Closed form of sum_i q_hat_i A_i with A_i = w_i [p_hat; -p_hat^perp][d; -d^perp]^T,
+    # (x, y)^perp = (-y, x): with a = p_hat . d and b = p_hat . d^perp,
+    # f = sum_i w_i (qx a + qy b, qy a - qx b). q_hat may be replaced by q because
+    # sum_i w_i p_hat_i = 0 makes the q* terms vanish.
+    wa = w * (phx * dx[:, None] + phy * dy[:, None])
+    wb = w * (phy * dx[:, None] - phx * dy[:, None])
+    f = np.stack([wa @ q[:, 0] + wb @ q[:, 1], wa @ q[:, 1] - wb @ q[:, 0]], axis=1)
 
     if mode == "similarity":
-        mu_s = (w * (p_hat ** 2).sum(-1)).sum(1, keepdims=True)
-        f = f / np.maximum(mu_s, _EPS)
+        mu_s = (w * (phx * phx + phy * phy)).sum(1)
+        f /= np.maximum(mu_s, _EPS)[:, None]
     else:
-        f_norm = np.linalg.norm(f, axis=1, keepdims=True)
-        f = f * (np.linalg.norm(d, axis=1, keepdims=True) / np.maximum(f_norm, _EPS))
+        f_norm = np.sqrt((f * f).sum(1))
+        f *= (np.sqrt(dx * dx + dy * dy) / np.maximum(f_norm, _EPS))[:, None]
     return f + q_star
 
 

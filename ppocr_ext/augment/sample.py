@@ -20,16 +20,18 @@ def textured_background(height: int, width: int, rng: np.random.Generator) -> np
 
 
 def render_sample_crop(text: str = "a8Kx3lQ9z2Wm", height: int = 40, glyph_px: int = 14,
-                       seed: int = 0, font_path: str = DEFAULT_FONT) -> np.ndarray:
-    """An HxWx3 uint8 BGR crop with `text` centred; width follows the text plus margins."""
+                       seed: int = 0, font_path: str = DEFAULT_FONT,
+                       width: int | None = None) -> np.ndarray:
+    """An HxWx3 uint8 BGR crop with `text` centred; the width is `width`, or the text's
+    plus a margin of half the height on each side."""
     rng = np.random.default_rng(seed)
     try:
         font = ImageFont.truetype(font_path, glyph_px)
     except OSError as err:
         raise FileNotFoundError(f"font {font_path} not found (run `make fonts`)") from err
     left, top, right, bottom = font.getbbox(text, stroke_width=1)
-    margin = height // 2
-    width = right - left + 2 * margin
+    width = right - left + 2 * (height // 2) if width is None else width
+    margin = (width - (right - left)) // 2
     canvas = Image.fromarray(textured_background(height, width, rng)[:, :, ::-1])
     y = (height - (bottom - top)) // 2 - top
     ImageDraw.Draw(canvas).text((margin - left, y), text, font=font, fill=(255, 255, 255),
