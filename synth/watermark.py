@@ -114,22 +114,22 @@ def _render_patch(account_id: str, style: WatermarkStyle, right_aligned: bool):
     draw_prefix.text((line_x + prefix_w, baseline), ":", font=latin, fill=255, anchor="ls")
     draw_id.text((line_x + prefix_w + colon_w, baseline), account_id, font=latin, fill=255, anchor="ls")
 
-    logo_layers = []
-    if logo_font:
+    fill_np = np.maximum(np.asarray(prefix_mask), np.asarray(id_mask))
+    logo_ink, fringes = None, []
+    if logo_font:  # a note icon with Douyin's cyan/red fringes, then the word 抖音
         logo_mask = Image.new("L", (width, height))
         logo_x = pad + (width - 2 * pad - logo_w if right_aligned else 0)
         logo_base = pad + logo_font.getmetrics()[0]
-        ImageDraw.Draw(logo_mask).text((logo_x + logo_font.getlength(LOGO_GLYPH) + 2, logo_base),
-                                       LOGO_TEXT, font=logo_font, fill=255, anchor="ls")
-        note = Image.new("L", (width, height))
-        ImageDraw.Draw(note).text((logo_x + 1, logo_base), LOGO_GLYPH, font=logo_font, fill=255, anchor="ls")
-        note_np = np.asarray(note)
-        logo_layers = [(np.roll(note_np, (-1, -1), (0, 1)), DOUYIN_CYAN, 0.9),
-                       (np.roll(note_np, (1, 1), (0, 1)), DOUYIN_RED, 0.9),
-                       (np.maximum(note_np, np.asarray(logo_mask)), None, 1.0)]
+        draw_logo = ImageDraw.Draw(logo_mask)
+        draw_logo.text((logo_x + 1, logo_base), LOGO_GLYPH, font=logo_font, fill=255, anchor="ls")
+        note = np.asarray(logo_mask).copy()
+        draw_logo.text((logo_x + logo_font.getlength(LOGO_GLYPH) + 2, logo_base), LOGO_TEXT,
+                       font=logo_font, fill=255, anchor="ls")
+        logo_ink = np.asarray(logo_mask)
+        fringes = [(np.roll(note, (-1, -1), (0, 1)), DOUYIN_CYAN, 0.9 * style.fill_alpha),
+                   (np.roll(note, (1, 1), (0, 1)), DOUYIN_RED, 0.9 * style.fill_alpha)]
 
-    fill_np = np.maximum(np.asarray(prefix_mask), np.asarray(id_mask))
-    glyphs = Image.fromarray(fill_np if not logo_layers else np.maximum(fill_np, logo_layers[-1][0]))
+    glyphs = Image.fromarray(fill_np if logo_ink is None else np.maximum(fill_np, logo_ink))
     edge = np.zeros((height, width), np.uint8)
     if stroke:
         edge = np.asarray(glyphs.filter(ImageFilter.MaxFilter(3)))
@@ -139,16 +139,15 @@ def _render_patch(account_id: str, style: WatermarkStyle, right_aligned: bool):
         if style.shadow_blur > 0.2:
             shadow = shadow.filter(ImageFilter.GaussianBlur(style.shadow_blur))
         edge = np.maximum(edge, np.asarray(shadow))
-
     # the edge shows around the glyphs, not through them: a translucent fill over its own
     # shadow would turn grey instead of white
     edge = (edge.astype(np.float32) * (1 - np.asarray(glyphs, np.float32) / 255)).astype(np.uint8)
-    layers = [(edge, style.edge_level, style.edge_alpha)]
-    layers += [(mask, colour, alpha * style.fill_alpha) for mask, colour, alpha in logo_layers[:2]]
-    if logo_layers:
-        layers.append((logo_layers[2][0], style.fill, style.fill_alpha))
+
+    layers = [(edge, style.edge_level, style.edge_alpha)] + fringes
+    if logo_ink is not None:
+        layers.append((logo_ink, style.fill, style.fill_alpha))
     layers.append((fill_np, style.fill, style.fill_alpha))
-    logo_top = _ink_box(logo_layers[2][0])[1] if logo_layers else None
+    logo_top = None if logo_ink is None else _ink_box(logo_ink)[1]
     return layers, _ink_box(fill_np), _ink_box(np.asarray(id_mask)), logo_top
 
 
