@@ -2,8 +2,9 @@
 
 The `抖音号` prefix needs a CJK face (WenQuanYi Micro Hei); the ':' and the ID are set in a
 Latin sans. Several Latin faces are mixed on purpose: Liberation Sans has Arial's metrics and
-its `I` and `l` render to the same pixels at watermark size (the task's accuracy ceiling),
-DejaVu Sans and FreeSans draw them differently. Fonts come from Debian packages (`make
+its `I` and `l` are both a bare vertical bar (at 14 px they differ by one pixel of height and a
+fraction of advance; after the 1/1.7 downscale by at most 7/255: the task's accuracy
+ceiling), while DejaVu Sans and FreeSans draw them further apart. Fonts come from Debian packages (`make
 fonts`) rather than from the repository, so a missing file is reported with the package
 that provides it instead of a bare OSError from FreeType.
 """
