@@ -6,6 +6,7 @@ Output (the shared contract, notes/common.md):
     <out>/train_labels.txt, test_labels.txt   `<name>\\t<ID>` lines like the challenge's
     <out>/boxes.json   {"train"|"test": {name: {"box", "id_box", "frame_size"}}}: watermark
                        ink boxes [x0, y0, x1, y1) for MEASURING localisation only
+    <out>/synth_config.json   the seed and settings that made the folder
 
 Every video draws from its own RNG derived from (seed, video index), so the output is
 byte-identical for a seed whatever the number of worker processes or their order.
@@ -30,7 +31,8 @@ from synth.overlays import draw_caption, sample_caption_style
 from synth.watermark import blend_watermark, place_watermark, sample_style
 
 ID_MODES = ("frame", "video")
-OUTPUT_NAMES = ("train", "test", "train_labels.txt", "test_labels.txt", "boxes.json")
+OUTPUT_NAMES = ("train", "test", "train_labels.txt", "test_labels.txt", "boxes.json",
+                "synth_config.json")
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,10 @@ def generate(out_dir, videos: int = 50, seed: int = 0, test_videos=0.2, workers:
         boxes[split] = {r["name"]: {"box": r["box"], "id_box": r["id_box"], "frame_size": r["frame_size"]}
                         for r in rows}
     _write_atomically(out_dir / "boxes.json", _boxes_json(boxes))
+    # how the folder was made (no timings or worker count: same seed => same bytes)
+    recipe = {"videos": videos, "seed": seed, "test_videos": test_videos,
+              "config": {**asdict(config), "photos": len(config.photos)}}
+    _write_atomically(out_dir / "synth_config.json", json.dumps(recipe, indent=1) + "\n")
 
     train_w, train_h = config.train_size
     return {
@@ -235,5 +241,5 @@ def generate(out_dir, videos: int = 50, seed: int = 0, test_videos=0.2, workers:
         "test_size": list(degrade.test_size(train_w, train_h, config.test_scale)),
         "id_mode": config.id_mode, "workers": workers, "seconds": round(seconds, 2),
         "frames_per_second": round(len(records) / max(seconds, 1e-9), 1),
-        "config": {**asdict(config), "photos": len(config.photos)},
+        "config": recipe["config"],
     }
