@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ppocr_ext.augment import (PRESETS, TIA, LowResAug, RobustnessAug, StandardAug,
-                               aug_preset, with_preset)
+                               aug_preset, build_preset, with_preset)
 from ppocr_ext.augment.gallery import build_gallery
 from ppocr_ext.augment.mls import mls_backward_map, mls_deform, warp_mls
 from ppocr_ext.augment.sample import DEFAULT_FONT, render_sample_crop
@@ -197,6 +197,7 @@ def test_presets_form_a_ladder():
     assert all(names[i] == names[i + 1][:-1] for i in range(len(names) - 1))
     with pytest.raises(ValueError, match="preset"):
         aug_preset("strong")
+    assert [type(op).__name__ for op in build_preset("full")] == names[-1]
 
 
 def engine_transforms(preset):
@@ -250,3 +251,31 @@ def test_benchmark_script_writes_its_table_and_command(tmp_path):
     table = out.read_text()
     assert "python tools/bench_aug.py --calls 2" in table
     assert table.count("| preset '") == 4 and "engine pipeline" in table
+
+
+class _SameCropDataset:
+    """Every index is the same crop, so only the augmentation's randomness differs."""
+
+    def __init__(self, image):
+        self.image, self.op = image, ALL_ON["TIA"]()
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return self.op({"image": self.image.copy()})["image"]
+
+
+def test_loader_workers_draw_different_augmentations_reproducibly(crop):
+    """Forked workers must not replay one random stream, and a seeded run must repeat."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    def epoch():
+        torch.manual_seed(0)
+        loader = DataLoader(_SameCropDataset(crop), batch_size=None, num_workers=2)
+        return [sample.numpy() for sample in loader]
+
+    first, again = epoch(), epoch()
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert len({sample.tobytes() for sample in first}) == 4

@@ -7,7 +7,8 @@ global generator (see `base.py`): `np.random.seed(s)` reproduces a run.
 
 `aug_preset(name)` gives the transform lists of the ablation ladder of seed 000
 (none -> standard -> +TIA -> +low-res domain -> +robustness) so experiments differ
-only by a preset name; `with_preset(transforms, name)` splices one into a config list.
+only by a preset name; `with_preset(transforms, name)` splices one into a config list,
+`build_preset(name)` instantiates one for use outside the engine.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ppocr_ext.augment.robustness import RobustnessAug
 from ppocr_ext.augment.standard import StandardAug
 from ppocr_ext.augment.tia import TIA
 
+TRANSFORM_CLASSES = {cls.__name__: cls for cls in (StandardAug, TIA, LowResAug, RobustnessAug)}
 _LADDER = [("standard", {"StandardAug": {}}),
            ("standard_tia", {"TIA": {}}),
            ("standard_tia_lowres", {"LowResAug": {}}),
@@ -33,11 +35,16 @@ def aug_preset(name: str) -> list[dict]:
     return [copy.deepcopy(step) for _, step in _LADDER[:PRESETS.index(name)]]
 
 
+def build_preset(name: str) -> list:
+    """The preset's transforms as callables on a `{'image': ...}` dict (outside the engine)."""
+    return [TRANSFORM_CLASSES[op](**(params or {}))
+            for step in aug_preset(name) for op, params in step.items()]
+
+
 def with_preset(transforms: list[dict], name: str) -> list[dict]:
     """A copy of a config's transform list with preset `name` right after the image
     decoder (`DecodeImage`/`DecodeImagePIL`), replacing any of our augmentations."""
-    ours = {"TIA", "StandardAug", "LowResAug", "RobustnessAug"}
-    kept = [copy.deepcopy(t) for t in transforms if next(iter(t)) not in ours]
+    kept = [copy.deepcopy(t) for t in transforms if next(iter(t)) not in TRANSFORM_CLASSES]
     decoders = [i for i, t in enumerate(kept) if next(iter(t)).startswith("DecodeImage")]
     if not decoders:
         raise ValueError("transform list has no DecodeImage step to put augmentations after")
@@ -45,5 +52,5 @@ def with_preset(transforms: list[dict], name: str) -> list[dict]:
     return kept[:at] + aug_preset(name) + kept[at:]
 
 
-__all__ = ["TIA", "StandardAug", "LowResAug", "RobustnessAug", "PRESETS",
-           "aug_preset", "with_preset"]
+__all__ = ["TIA", "StandardAug", "LowResAug", "RobustnessAug", "TRANSFORM_CLASSES",
+           "PRESETS", "aug_preset", "build_preset", "with_preset"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ppocr_ext.augment import aug_preset
+from ppocr_ext.augment import build_preset
 from ppocr_ext.augment.lowres import LowResAug
 from ppocr_ext.augment.robustness import RobustnessAug
 from ppocr_ext.augment.standard import StandardAug
@@ -19,7 +19,6 @@ _STD_OFF = dict(crop_prob=0, color_prob=0, blur_prob=0, invert_prob=0)
 def gallery_rows() -> list[tuple[str, list]]:
     """(label, transforms) per row: each operation forced on, then the 'full' preset
     with its training probabilities (what a real batch looks like)."""
-    full = [_build(step) for step in aug_preset("full")]
     return [
         ("TIA distort", [TIA(**{**_TIA_OFF, "distort_prob": 1})]),
         ("TIA stretch", [TIA(**{**_TIA_OFF, "stretch_prob": 1})]),
@@ -33,20 +32,14 @@ def gallery_rows() -> list[tuple[str, list]]:
         ("noise", [RobustnessAug(noise_prob=1, rain_prob=0, fog_prob=0)]),
         ("rain", [RobustnessAug(noise_prob=0, rain_prob=1, fog_prob=0)]),
         ("fog", [RobustnessAug(noise_prob=0, rain_prob=0, fog_prob=1)]),
-        ("preset 'full'", full),
+        ("preset 'full'", build_preset("full")),
     ]
-
-
-def _build(step: dict):
-    (name, params), = step.items()
-    classes = {"TIA": TIA, "StandardAug": StandardAug, "LowResAug": LowResAug,
-               "RobustnessAug": RobustnessAug}
-    return classes[name](**params)
 
 
 def build_gallery(image: np.ndarray, samples: int = 6, seed: int = 0, scale: int = 3,
                   label_width: int = 230) -> np.ndarray:
-    """BGR grid: per row a label, the original, then `samples` augmented versions, each upscaled `scale`x with nearest neighbour so single pixels stay visible."""
+    """BGR grid: per row a label, the original, then `samples` augmented versions,
+    each upscaled `scale`x with nearest neighbour so single pixels stay visible."""
     np.random.seed(seed)
     height, width = image.shape[:2]
     cell_h, cell_w, gap = height * scale, width * scale, 4

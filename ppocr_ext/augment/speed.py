@@ -13,8 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ppocr_ext.augment import PRESETS, aug_preset, with_preset
-from ppocr_ext.augment.gallery import _build
+from ppocr_ext.augment import PRESETS, build_preset, with_preset
 from ppocr_ext.augment.lowres import LowResAug
 from ppocr_ext.augment.robustness import RobustnessAug
 from ppocr_ext.augment.sample import render_sample_crop
@@ -84,7 +83,7 @@ def benchmark_rows(height: int = 40, width: int = 300,
     forced.append(("everything on (4 families, every step)",
                    [op for _, ops in forced for op in ops]))
     presets = [(f"preset '{name}' (training probabilities)",
-                [_build(step) for step in aug_preset(name)]) for name in PRESETS[1:]]
+                build_preset(name)) for name in PRESETS[1:]]
     rows = [(label, crops_per_second(ops, arrays, calls)) for label, ops in forced + presets]
     rows += [(f"engine pipeline: decode + preset '{name}' + CTC encode + resize 32x256",
               crops_per_second(engine_ops(name), encoded, calls))
