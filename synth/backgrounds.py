@@ -320,10 +320,13 @@ class Scene:
         cw, ch = self.content_size
         if (cw, ch) == (fw, fh):
             return content
-        if self.letterbox == "blur":  # Douyin's fill: the clip itself, zoomed and blurred
-            frame = cv2.resize(content, (fw, fh), interpolation=cv2.INTER_LINEAR)
-            frame = cv2.GaussianBlur(frame, (0, 0), fh / 40)
-            frame = (frame * 0.6).astype(np.uint8)
+        if self.letterbox == "blur":  # Douyin's fill: the clip zoomed to cover, blurred, dimmed
+            small_h = max(8, fh // 8)
+            small_w = max(1, int(round(cw * small_h / ch)))
+            small = cv2.resize(content, (small_w, small_h), interpolation=cv2.INTER_AREA)
+            x = max(0, (small_w - fw // 8) // 2)
+            small = cv2.GaussianBlur(small[:, x:x + max(1, fw // 8)], (0, 0), 2.5)
+            frame = (cv2.resize(small, (fw, fh), interpolation=cv2.INTER_LINEAR) * 0.6).astype(np.uint8)
         else:
             frame = np.zeros((fh, fw, 3), np.uint8)
         y, x = (fh - ch) // 2, (fw - cw) // 2
