@@ -132,7 +132,7 @@ def render_video(job) -> list[dict]:
         account_id = video_id or sample_id(rng, config.id_min_len, config.id_max_len)
         placement = place_watermark(w, h, account_id, style, rng)
         if caption is not None:
-            draw_caption(frame, caption, rng, avoid=placement.box)
+            draw_caption(frame, caption, rng, avoid=placement.extent)
         blend_watermark(frame, placement)
         box, id_box, size = placement.box, placement.id_box, (w, h)
         if plan.split == "train":

@@ -160,6 +160,12 @@ class Placement:
     box: list                 # [x0, y0, x1, y1) of `抖音号:ID` ink in the frame
     id_box: list              # ... of the ID alone
 
+    @property
+    def extent(self) -> list:
+        """Frame box of the whole patch (logo line and edge included): keep other text out."""
+        ph, pw = self.layers[0][0].shape
+        return [self.left, self.top, self.left + pw, self.top + ph]
+
 
 def place_watermark(frame_w: int, frame_h: int, account_id: str, style: WatermarkStyle,
                     rng) -> Placement:
