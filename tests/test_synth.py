@@ -250,3 +250,19 @@ def test_user_photos_become_backgrounds(tmp_path):
     assert means[2] > 1.5 * max(means[0], means[1])  # BGR: red dominates
     with pytest.raises(FileNotFoundError, match="no-such-folder"):
         list_photos(tmp_path / "no-such-folder")
+
+
+def test_captions_never_cover_the_watermark():
+    from synth.overlays import draw_caption, sample_caption_style
+    fonts = resolve_fonts()
+    rng = np.random.default_rng(4)
+    for _ in range(40):
+        style = sample_caption_style(rng, 360, 640, fonts)
+        style.show_prob = 1.0
+        frame = np.full((640, 360, 3), 90, np.uint8)
+        y = int(640 * style.y_fraction)
+        mark = [20, y - 5, 200, y + 5]  # a watermark right where the caption would go
+        assert draw_caption(frame, style, rng, avoid=mark) is None
+        assert (frame == 90).all()
+    box = draw_caption(frame, style, rng, avoid=[0, 0, 5, 5])
+    assert box is not None and (frame != 90).any()
