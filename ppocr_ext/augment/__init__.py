@@ -19,33 +19,36 @@ from ppocr_ext.augment.robustness import RobustnessAug
 from ppocr_ext.augment.standard import StandardAug
 from ppocr_ext.augment.tia import TIA
 
-TRANSFORM_CLASSES = {cls.__name__: cls for cls in (StandardAug, TIA, LowResAug, RobustnessAug)}
-_LADDER = [("standard", {"StandardAug": {}}),
-           ("standard_tia", {"TIA": {}}),
-           ("standard_tia_lowres", {"LowResAug": {}}),
-           ("full", {"RobustnessAug": {}})]
+# Pipeline order, the order a real frame meets these effects: the text's geometry,
+# then border/colour/blur, then the scene (noise, rain, fog), then the video's
+# downscale and JPEG last.
+TRANSFORM_CLASSES = {cls.__name__: cls for cls in (TIA, StandardAug, RobustnessAug, LowResAug)}
+# The ablation ladder: each preset adds one family to the previous one.
+_LADDER = [("standard", "StandardAug"), ("standard_tia", "TIA"),
+           ("standard_tia_lowres", "LowResAug"), ("full", "RobustnessAug")]
 PRESETS = ("none",) + tuple(name for name, _ in _LADDER)
 
 
 def aug_preset(name: str) -> list[dict]:
-    """Transform dicts (engine config form, default parameters) of a preset; each
-    preset adds one family to the previous one."""
+    """Transform dicts (engine config form, default parameters) of a preset, in
+    pipeline order."""
     if name not in PRESETS:
         raise ValueError(f"unknown augmentation preset {name!r}; choose one of {PRESETS}")
-    return [copy.deepcopy(step) for _, step in _LADDER[:PRESETS.index(name)]]
+    chosen = {family for _, family in _LADDER[:PRESETS.index(name)]}
+    return [{family: {}} for family in TRANSFORM_CLASSES if family in chosen]
 
 
 def build_preset(name: str) -> list:
-    """The preset's transforms as callables on a `{'image': ...}` dict (outside the engine)."""
-    return [TRANSFORM_CLASSES[op](**(params or {}))
+    """The preset's transforms as callables on an `{'image': ...}` dict (no engine)."""
+    return [TRANSFORM_CLASSES[op](**params)
             for step in aug_preset(name) for op, params in step.items()]
 
 
 def with_preset(transforms: list[dict], name: str) -> list[dict]:
-    """A copy of a config's transform list with preset `name` right after the image
-    decoder (`DecodeImage`/`DecodeImagePIL`), replacing any of our augmentations."""
+    """A copy of a config's transform list with preset `name` right after
+    `DecodeImage` (which yields the numpy image they need), replacing any of ours."""
     kept = [copy.deepcopy(t) for t in transforms if next(iter(t)) not in TRANSFORM_CLASSES]
-    decoders = [i for i, t in enumerate(kept) if next(iter(t)).startswith("DecodeImage")]
+    decoders = [i for i, t in enumerate(kept) if next(iter(t)) == "DecodeImage"]
     if not decoders:
         raise ValueError("transform list has no DecodeImage step to put augmentations after")
     at = decoders[0] + 1
