@@ -1,17 +1,51 @@
 """The one place where this project touches OpenOCR's internals.
 
 Every work-around for a trap of openocr-python 0.1.5 lives here, each small and tested
-(tests/test_engine.py). Import the engine only through `load_engine()`.
+(tests/test_engine.py). Import the engine only through `load_engine()`, and build its
+trainer only through `build_trainer()`, which wraps the engine's `Trainer` instead of
+copying it:
+
+- `_check_tools_package`: `import openocr` puts its folder on `sys.path` and its code
+  imports a top-level `tools` package; any other importable `tools` would be used
+  instead (this project's `tools/` is a plain script folder for that reason).
+- `_stub_cmer_metric`: `openrec.metrics` eagerly imports a CMER metric that needs
+  undeclared packages.
+- `_install_checkpoint_io`: the engine's checkpoint functions are replaced by
+  `ppocr_ext.checkpoint` (atomic, weights_only-loadable, no silent "from scratch").
+- `_zero_grad_after_step`: the engine's non-AMP path never calls
+  `optimizer.zero_grad()`, so gradients of all past batches pile up.
+- `_no_grad_scaler`: with `use_amp` the engine autocasts to bfloat16 and builds a CUDA
+  `GradScaler`, which warns and disables itself on CPU; bf16 needs no loss scaling.
+- `_Float32Outputs`: its post-processors call `.numpy()` on bf16 predictions, which
+  fails, so train-time metrics broke under AMP.
+- `_summary_writer_class`: its `use_tensorboard` path imports and starts wandb.
+- `TrainLoader`: the engine's train DataLoader has no sampler (same batches in the same
+  order every epoch) and forked workers share one NumPy random stream; it also shows
+  the progress bar and finishes an interrupted epoch after a resume.
+- `infer_forward`: the engine's `infer_rec` passes SAR's valid ratios as a NumPy array,
+  which `SARDecoder(mask=True)` cannot index per image.
+- `build_trainer` without an Eval section: the engine indexes `cfg['Eval']` and takes
+  `len()` of a missing eval loader.
 """
 from __future__ import annotations
 
 import importlib
+import math
 import sys
 import types
+import warnings
+from pathlib import Path
 
-from ppocr_ext import plugins
+import numpy as np
+import torch
+import yaml
+from tqdm import tqdm
+
+from ppocr_ext import checkpoint, plugins
+from ppocr_ext.rec_config import ConfigError
 
 _loaded = False
+NEVER = 10 ** 12  # a step count no run reaches
 
 
 def _stub_cmer_metric() -> None:
@@ -24,21 +58,248 @@ def _stub_cmer_metric() -> None:
         sys.modules[name] = stub
 
 
-def load_engine() -> types.ModuleType:
-    """Import OpenOCR with its traps disarmed and our plugins registered.
+def _check_tools_package(tools_module: types.ModuleType, openocr_dir: Path) -> None:
+    """Refuse to run with a `tools` package other than OpenOCR's: its absolute imports
+    (`from tools.engine...`) would silently load the wrong code or fail obscurely."""
+    location = getattr(tools_module, "__file__", None)
+    expected = (openocr_dir / "tools").resolve()
+    if location is None or Path(location).resolve().parent != expected:
+        found = location or list(getattr(tools_module, "__path__", []))
+        raise ImportError(
+            f"the top-level 'tools' package resolves to {found}, not OpenOCR's {expected}. "
+            "Remove the other 'tools' from the import path (this project's tools/ must "
+            "stay a plain script folder without __init__.py).")
 
-    `import openocr` appends its own folder to `sys.path`, exposing top-level
-    `tools`, `openrec` and `opendet`; this project therefore owns no importable
-    `tools` package (its `tools/` holds plain scripts).
-    """
+
+def _install_checkpoint_io() -> None:
+    """Point the engine's trainer (and ckpt module) at `ppocr_ext.checkpoint`."""
+    for module_name in ("tools.engine.trainer", "tools.utils.ckpt"):
+        module = importlib.import_module(module_name)
+        module.load_ckpt = checkpoint.load_ckpt
+        module.save_ckpt = checkpoint.save_ckpt
+
+
+def load_engine() -> types.ModuleType:
+    """Import OpenOCR with its traps disarmed and our plugins registered."""
     global _loaded
     openocr = importlib.import_module("openocr")
     if _loaded:
         return openocr
+    _check_tools_package(importlib.import_module("tools"), Path(openocr.__file__).parent)
     _stub_cmer_metric()
     preprocess = importlib.import_module("openrec.preprocess")
     preprocess.MODULE_MAPPING.update(plugins.TRANSFORMS)
     data = importlib.import_module("tools.data")
     data.DATASET_MODULES.update(plugins.DATASETS)
+    _install_checkpoint_io()
     _loaded = True
     return openocr
+
+
+def component_names() -> dict[str, set[str]]:
+    """Names a config may use for each component (for error messages that list them)."""
+    load_engine()
+    from openrec import losses, metrics, postprocess, preprocess
+    from openrec.modeling import decoders, encoders
+    from openrec.optimizer import lr
+    from tools import data
+
+    def classes(module):
+        return {name for name, value in vars(module).items()
+                if isinstance(value, type) and value.__module__ == module.__name__}
+
+    return {
+        "encoders": set(encoders.name_to_module),
+        "decoders": set(decoders.class_to_module) | classes(decoders),
+        "losses": set(losses.name_to_module) | classes(losses),
+        "postprocess": set(postprocess.module_mapping),
+        "metrics": set(metrics.support_dict) - {"CMERMetric"},
+        "optimizers": {name for name, value in vars(torch.optim).items()
+                       if isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
+                       and value is not torch.optim.Optimizer},
+        "schedulers": classes(lr),
+        "datasets": set(data.DATASET_MODULES),
+        "transforms": set(preprocess.MODULE_MAPPING) | classes(preprocess),
+    }
+
+
+class EngineConfig:
+    """Stands in for the engine's `Config` (the Trainer reads `.cfg` and calls
+    `print_cfg` and `save`) while carrying our safely loaded dict."""
+
+    def __init__(self, cfg: dict):
+        self.cfg = cfg
+
+    def print_cfg(self, print_func=print) -> None:
+        from tools.engine.config import print_dict
+        print_dict(self.cfg, print_func)
+
+    def save(self, path, cfg=None) -> None:
+        Path(path).write_text(yaml.safe_dump(checkpoint.plain(cfg or self.cfg),
+                                             sort_keys=False), encoding="utf-8")
+
+
+def _zero_grad_after_step(optimizer, args, kwargs) -> None:
+    """Optimizer step post-hook: clear gradients once they have been applied."""
+    optimizer.zero_grad(set_to_none=True)
+
+
+def _no_grad_scaler(device: torch.device) -> torch.amp.GradScaler:
+    """A scaler that passes through: truthy (the engine tests `if self.scaler` to pick
+    its autocast path) but without loss scaling, which bf16 does not need."""
+    return torch.amp.GradScaler(device.type, enabled=False)
+
+
+def _to_float32(value):
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return value.float()
+    if isinstance(value, dict):
+        return {key: _to_float32(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_float32(item) for item in value)
+    return value
+
+
+class _Float32Outputs:
+    """Wraps a post-processor so it receives float32 predictions."""
+
+    def __init__(self, post_process):
+        self.post_process = post_process
+
+    def __call__(self, preds, *args, **kwargs):
+        return self.post_process(_to_float32(preds), *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.post_process, name)
+
+
+class _LossRecorder:
+    """Wraps the loss so the progress bar can show the last value."""
+
+    def __init__(self, loss):
+        self.loss, self.last = loss, math.nan
+
+    def __call__(self, preds, batch):
+        out = self.loss(preds, batch)
+        self.last = float(out["loss"].detach())
+        return out
+
+
+def _summary_writer_class():
+    """TensorBoard's writer, or a clear error; never the engine's wandb path."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as err:
+        raise ConfigError("Global.use_tensorboard is true but the 'tensorboard' package is "
+                          "not installed: pip install tensorboard, or pass "
+                          "-o Global.use_tensorboard=false") from err
+    return SummaryWriter
+
+
+def _seed_numpy_in_worker(worker_id: int) -> None:
+    """DataLoader seeds `random` and torch per worker but not NumPy."""
+    np.random.seed(torch.initial_seed() % 2 ** 32)
+
+
+class TrainLoader:
+    """What the engine's train loop iterates over instead of its DataLoader (module doc).
+
+    After a resume from a mid-epoch `latest.pth` (which records the last completed
+    epoch), the first epoch yields only the batches that epoch had left, so the run
+    ends at the planned step. `len()` stays the full epoch, as the engine expects.
+    """
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.loader = self._reshuffling(trainer.train_dataloader, trainer.cfg)
+        steps = len(self.loader)
+        self.step = trainer.status.get("global_step", 0)
+        completed = trainer.status.get("epoch", 1) - 1
+        self._skip = min(max(self.step - completed * steps, 0), steps)
+        self.batch_size = self.loader.batch_size or 1
+        self.bar = None
+
+    @staticmethod
+    def _reshuffling(loader, cfg):
+        if (not cfg["Train"]["loader"].get("shuffle") or cfg["Global"].get("distributed")
+                or loader.batch_size is None):
+            return loader
+        return torch.utils.data.DataLoader(
+            loader.dataset, batch_size=loader.batch_size, shuffle=True,
+            drop_last=loader.drop_last, num_workers=loader.num_workers,
+            collate_fn=loader.collate_fn, pin_memory=loader.pin_memory,
+            worker_init_fn=_seed_numpy_in_worker,
+            persistent_workers=loader.num_workers > 0)
+
+    @property
+    def dataset(self):
+        return self.loader.dataset
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        if self.bar is None:
+            total = self.trainer.cfg["Global"]["epoch_num"] * len(self) * self.batch_size
+            self.bar = tqdm(total=total, initial=self.step * self.batch_size, unit="img",
+                            desc="train", mininterval=1.0, dynamic_ncols=True)
+        remaining, self._skip = len(self) - self._skip, 0
+        for index, batch in enumerate(self.loader):
+            if index >= remaining:
+                break
+            yield batch
+            self.step += 1
+            self.bar.update(len(batch[0]))
+            self.bar.set_postfix(step=self.step, loss=f"{self.trainer.loss_class.last:.3f}",
+                                 lr=f"{self.trainer.optimizer.param_groups[-1]['lr']:.2e}",
+                                 refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def build_trainer(cfg: dict, mode: str):
+    """The engine's `Trainer` with every work-around applied. `mode`: 'train' (evaluates
+    on Eval during training when the config has one) or 'eval'."""
+    load_engine()
+    from tools.engine.trainer import Trainer
+
+    glob = cfg["Global"]
+    glob.setdefault("device", "cpu")
+    glob.setdefault("log_smooth_window", 20)
+    glob.setdefault("print_batch_step", 10)
+    tensorboard = bool(glob.get("use_tensorboard")) and mode == "train"
+    writer_class = _summary_writer_class() if tensorboard else None
+    glob["use_tensorboard"] = False
+    if mode == "train":
+        if cfg.get("Eval"):
+            mode = "train_eval"
+        else:
+            cfg["Eval"], glob["eval_batch_step"] = None, NEVER
+    with warnings.catch_warnings():   # its CUDA GradScaler warns on CPU; replaced below
+        warnings.filterwarnings("ignore", message=".*GradScaler is enabled, but CUDA")
+        trainer = Trainer(EngineConfig(cfg), mode=mode, task="rec")
+    # its eval uses the deprecated `torch.cuda.amp.autocast` (a no-op on CPU)
+    warnings.filterwarnings("ignore", message=r".*torch\.cuda\.amp\.autocast", category=FutureWarning)
+    glob["use_tensorboard"] = tensorboard
+    trainer.post_process_class = _Float32Outputs(trainer.post_process_class)
+    if trainer.scaler is not None:
+        trainer.scaler = _no_grad_scaler(trainer.device)
+    if trainer.train_dataloader is not None:
+        trainer.zero_grad_hook = trainer.optimizer.register_step_post_hook(
+            _zero_grad_after_step)
+        trainer.loss_class = _LossRecorder(trainer.loss_class)
+        trainer.train_dataloader = TrainLoader(trainer)
+        if writer_class is not None:
+            trainer.writer = writer_class(glob["output_dir"])
+    return trainer
+
+
+def infer_forward(model: torch.nn.Module, images: torch.Tensor, valid_ratios: torch.Tensor,
+                  algorithm: str) -> torch.Tensor:
+    """Inference forward pass. SAR-style decoders read `data[-1]` as one valid ratio
+    per image (to mask the padding); pass them as a list holding a tensor."""
+    if algorithm in ("SAR", "RobustScanner"):
+        return model(images, data=[valid_ratios])
+    return model(images)

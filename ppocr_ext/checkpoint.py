@@ -1,0 +1,160 @@
+"""Checkpoint files that survive a kill and load with `torch.load(weights_only=True)`.
+
+Replaces the engine's `tools/utils/ckpt.py` (installed by `ppocr_ext.engine`), whose
+functions have the same signatures, because it
+- writes `latest.pth` in place, so a kill during `torch.save` destroys the only resume
+  point: here every file is written to a temporary name and renamed;
+- keeps periodic (`save_iter_step`) snapshots as `iter_A_B.pth` files that resume
+  skips the rest of the epoch from; here they refresh `latest.pth` and record the
+  last COMPLETED epoch, so a resume finishes the interrupted epoch (see
+  `ppocr_ext.engine`) and the step count and LR schedule carry on exactly;
+- treats a `checkpoints`/`pretrained_model` path that does not exist as "train from
+  scratch", silently: here that is an error naming the path;
+- stores whatever Python objects the config and metrics hold: here they are reduced to
+  plain containers and numbers, so `weights_only=True` loading (no unpickling of
+  arbitrary objects) always works.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+LOG = logging.getLogger(__name__)
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read or does not fit the model; names the file."""
+
+
+def plain(value):
+    """`value` as nested dict/list/str/int/float/bool/None (what weights_only accepts)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool, torch.Tensor)):
+        return value
+    return str(value)
+
+
+def atomic_save(state: dict, path: str | os.PathLike) -> None:
+    """`torch.save` to a temporary file in the same folder, then rename over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_ckpt(model, cfg, optimizer, lr_scheduler, epoch, global_step, metrics,
+              is_best=False, logger=None, prefix=None) -> str:
+    """The engine's `save_ckpt`, made atomic and weights_only-loadable (module doc)."""
+    out_dir = Path(cfg["Global"]["output_dir"])
+    completed_epoch = epoch
+    if prefix is not None and prefix.startswith("iter_"):
+        name, completed_epoch = "latest.pth", epoch - 1   # saved mid-epoch
+    elif prefix is not None:
+        name = f"{prefix}.pth"
+    else:
+        name = "best.pth" if is_best else "latest.pth"
+    module = model.module if cfg["Global"].get("distributed") else model
+    state = {
+        "epoch": int(completed_epoch),
+        "global_step": int(global_step),
+        "state_dict": module.state_dict(),
+        "optimizer": None if is_best else optimizer.state_dict(),
+        "scheduler": None if is_best else plain(lr_scheduler.state_dict()),
+        "config": plain({k: v for k, v in cfg.items() if not k.startswith("_")}),
+        "metrics": plain(metrics),
+    }
+    atomic_save(state, out_dir / name)
+    LOG.info("saved %s (step %d)", out_dir / name, global_step)
+    return str(out_dir / name)
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a checkpoint file with `weights_only=True`; clear errors naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    if path.suffix == ".safetensors":
+        try:
+            from safetensors.torch import load_file
+        except ImportError as err:
+            raise CheckpointError(f"{path}: reading .safetensors needs the 'safetensors' "
+                                  "package (pip install safetensors)") from err
+        return {"state_dict": load_file(str(path))}
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError/RuntimeError/EOFError/...
+        if "weights_only" in str(err) or "Unsupported global" in str(err):
+            raise CheckpointError(
+                f"{path}: refused by torch.load(weights_only=True): it pickles Python "
+                f"objects, which could run code when loaded ({err})") from err
+        raise CheckpointError(f"{path}: not a readable checkpoint, truncated or corrupt? "
+                              f"({type(err).__name__}: {err})") from err
+
+
+def state_dict_of(checkpoint: dict) -> dict:
+    """The weights inside a checkpoint or a bare state dict."""
+    state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise RuntimeError("the file holds no state_dict of tensors")
+    return state
+
+
+def load_weights(model: torch.nn.Module, path: str | os.PathLike, strict: bool,
+                 checkpoint: dict | None = None) -> None:
+    """Load weights into `model` from `path` (or its already read `checkpoint`).
+    Non-strict loads (fine-tuning) still refuse a file that shares no weight with the
+    model, and log what is missing."""
+    if checkpoint is None:
+        checkpoint = read_checkpoint(path)
+    try:
+        result = model.load_state_dict(state_dict_of(checkpoint), strict=strict)
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: does not fit this model (another architecture or "
+                              f"dictionary?): {err}") from err
+    if not strict:
+        if len(result.missing_keys) == len(model.state_dict()):
+            raise CheckpointError(f"{path}: shares no weight with this model")
+        for key in result.missing_keys:
+            LOG.warning("%s: no weights for %s (left at initialisation)", path, key)
+
+
+def load_ckpt(model, cfg, optimizer=None, lr_scheduler=None, logger=None) -> dict:
+    """The engine's `load_ckpt`: resume from `Global.checkpoints` (model, optimizer,
+    scheduler, step) or start from `Global.pretrained_model` weights. Returns the
+    engine's status dict (`global_step`, next `epoch`, best `metrics`)."""
+    glob = cfg["Global"]
+    if glob.get("checkpoints"):
+        path = glob["checkpoints"]
+        checkpoint = read_checkpoint(path)
+        load_weights(model, path, strict=True, checkpoint=checkpoint)
+        if optimizer is not None:
+            if checkpoint.get("optimizer") is None or checkpoint.get("scheduler") is None:
+                LOG.warning("%s has no optimizer state (a best.pth?): optimizer and LR "
+                            "schedule restart; resume from latest.pth to continue them", path)
+            else:
+                optimizer.load_state_dict(checkpoint["optimizer"])
+                if lr_scheduler is not None:
+                    lr_scheduler.load_state_dict(checkpoint["scheduler"])
+        LOG.info("resumed from %s at step %d", path, checkpoint["global_step"])
+        return {"global_step": checkpoint["global_step"], "epoch": checkpoint["epoch"] + 1,
+                "metrics": checkpoint.get("metrics") or {}}
+    if glob.get("pretrained_model"):
+        load_weights(model, glob["pretrained_model"], strict=False)
+        LOG.info("initialised from %s", glob["pretrained_model"])
+    return {}
