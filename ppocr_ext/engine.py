@@ -22,6 +22,7 @@ copying it:
 - `TrainLoader`: the engine's train DataLoader has no sampler (same batches in the same
   order every epoch) and forked workers share one NumPy random stream; it also shows
   the progress bar and finishes an interrupted epoch after a resume.
+- `close_datasets`: its LMDB datasets never close their environments.
 - `infer_forward`: the engine's `infer_rec` passes SAR's valid ratios as a NumPy array,
   which `SARDecoder(mask=True)` cannot index per image.
 - `build_trainer` without an Eval section: the engine indexes `cfg['Eval']` and takes
@@ -281,7 +282,8 @@ def build_trainer(cfg: dict, mode: str):
         warnings.filterwarnings("ignore", message=".*GradScaler is enabled, but CUDA")
         trainer = Trainer(EngineConfig(cfg), mode=mode, task="rec")
     # its eval uses the deprecated `torch.cuda.amp.autocast` (a no-op on CPU)
-    warnings.filterwarnings("ignore", message=r".*torch\.cuda\.amp\.autocast", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".*torch\.cuda\.amp\.autocast",
+                            category=FutureWarning)
     glob["use_tensorboard"] = tensorboard
     trainer.post_process_class = _Float32Outputs(trainer.post_process_class)
     if trainer.scaler is not None:
@@ -294,6 +296,15 @@ def build_trainer(cfg: dict, mode: str):
         if writer_class is not None:
             trainer.writer = writer_class(glob["output_dir"])
     return trainer
+
+
+def close_datasets(trainer) -> None:
+    """Close the LMDB environments the engine's datasets keep open: LMDB allows one
+    open environment per path and process, so a second run in the same process (a
+    notebook, a resume, the tests) could not even check the same data otherwise."""
+    for loader in (trainer.train_dataloader, trainer.valid_dataloader):
+        for lmdb_set in getattr(getattr(loader, "dataset", None), "lmdb_sets", {}).values():
+            lmdb_set["env"].close()
 
 
 def infer_forward(model: torch.nn.Module, images: torch.Tensor, valid_ratios: torch.Tensor,

@@ -226,7 +226,11 @@ def count_lmdb_samples(data_dir, key: str = "data_dir") -> int:
     for leaf in leaves:
         if not (leaf / "data.mdb").is_file():
             raise ConfigError(f"{leaf}: not an LMDB (no data.mdb) under {key}")
-        env = lmdb.open(str(leaf), readonly=True, lock=False, readahead=False, meminit=False)
+        try:
+            env = lmdb.open(str(leaf), readonly=True, lock=False, readahead=False,
+                            meminit=False)
+        except lmdb.Error as err:
+            raise ConfigError(f"{leaf}: cannot open LMDB under {key}: {err}") from err
         try:
             with env.begin() as txn:
                 raw = txn.get(b"num-samples")

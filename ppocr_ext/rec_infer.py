@@ -72,6 +72,9 @@ class Recognizer:
         self.device = torch.device("cuda" if use_gpu else "cpu")
         self.model.to(self.device).eval()
         self.bf16 = bf16
+        if not (cfg.get("Eval") or {}).get("dataset"):
+            raise ConfigError(f"{cfg.get('filename')}: inference preprocesses images like "
+                              "Eval.dataset.transforms, and the config has no Eval section")
         steps = [op for op in cfg["Eval"]["dataset"]["transforms"]
                  if not next(iter(op)).endswith("LabelEncode") and next(iter(op)) != "KeepKeys"]
         if not steps or not next(iter(steps[0])).startswith("Decode"):

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 
 from ppocr_ext.checkpoint import CheckpointError
-from ppocr_ext.engine import build_trainer
+from ppocr_ext.engine import build_trainer, close_datasets
 from ppocr_ext.rec_config import (ConfigError, check_config, find_latest_checkpoint,
                                   load_config, parse_overrides)
 
@@ -48,6 +48,7 @@ def train(config: str, overrides: list[str] = (), resume: bool = False) -> dict:
         trainer.train()
     finally:
         trainer.train_dataloader.close()
+        close_datasets(trainer)
     return trainer.best_metric
 
 
@@ -56,7 +57,10 @@ def evaluate(config: str, overrides: list[str] = ()) -> dict:
     cfg = load_config(config, overrides)
     check_config(cfg, "eval")
     trainer = build_trainer(cfg, "eval")
-    metrics = trainer.eval()
+    try:
+        metrics = trainer.eval()
+    finally:
+        close_datasets(trainer)
     metrics["weights"] = cfg["Global"].get("checkpoints") or cfg["Global"]["pretrained_model"]
     metrics["data_dir"] = cfg["Eval"]["dataset"]["data_dir"]
     return metrics

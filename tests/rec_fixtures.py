@@ -10,6 +10,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
+import torch
 import yaml
 
 from ppocr_ext.lmdb_writer import write_lmdb
@@ -18,6 +20,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs" / "rec"
 DICT = ROOT / "ppocr_ext" / "dicts" / "id62.txt"
 WORDS = ("a1B2c3D4", "Zz09Yy18", "QwEr7Ty5", "k3K8m5M6")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Run these tests on one intra-op thread: on a CPU shared with other jobs, two
+    OpenMP threads that wait on each other made a tiny training step 60x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def render_crop(text: str, seed: int = 0) -> bytes:
