@@ -70,7 +70,8 @@ def tiny_config(tmp_path: Path, train_dir: Path, val_dir: Path | None, **global_
             "embed_dim": [32, 48, 64], "depth": [1, 1, 1], "num_heads": [2, 2, 2],
             "mixer": ["Local", "Global", "Global"]}},
         "Train": {"dataset": {"data_dir": str(train_dir),
-                              "transforms": _pipeline("CTCLabelEncode", ["image", "label", "length"])},
+                              "transforms": _pipeline("CTCLabelEncode",
+                                                      ["image", "label", "length"])},
                   "loader": {"batch_size_per_card": 16, "num_workers": 0}},
         "Eval": None if val_dir is None else {   # None: no evaluation at all
             "dataset": {"data_dir": str(val_dir),

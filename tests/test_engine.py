@@ -12,7 +12,8 @@ import torch
 from ppocr_ext import checkpoint, engine
 from ppocr_ext.engine import build_trainer, infer_forward, load_engine
 from ppocr_ext.rec_config import ConfigError, check_config, load_config
-from rec_fixtures import CONFIGS, DICT, make_lmdb, tiny_config, one_torch_thread  # noqa: F401 (autouse fixture)
+from rec_fixtures import (CONFIGS, DICT, make_lmdb, one_torch_thread,  # noqa: F401 (autouse)
+                          tiny_config)
 
 load_engine()
 

@@ -11,7 +11,8 @@ import torch
 from ppocr_ext.engine import load_engine
 from ppocr_ext.rec_config import (ConfigError, PROJECT_ROOT, apply_override, check_config,
                                   check_names, load_config)
-from rec_fixtures import CONFIGS, DICT, ROOT, make_lmdb, tiny_config, one_torch_thread  # noqa: F401 (autouse fixture)
+from rec_fixtures import (CONFIGS, DICT, ROOT, make_lmdb, one_torch_thread,  # noqa: F401
+                          tiny_config)
 
 load_engine()
 
@@ -56,7 +57,8 @@ def test_full_size_config_builds_its_model(name, capsys):
 
 
 def test_stn_variant_rectifies_a_larger_input():
-    with_stn, without = (load_config(CONFIGS / f"{n}.yml") for n in ("svtr_large", "svtr_large_nostn"))
+    with_stn, without = (load_config(CONFIGS / f"{name}.yml")
+                         for name in ("svtr_large", "svtr_large_nostn"))
     assert with_stn["Architecture"]["Transform"]["name"] == "Aster_TPS"
     assert with_stn["Architecture"]["Transform"]["tps_outputsize"] == [32, 256]
     assert without["Architecture"]["Transform"] is None

@@ -9,7 +9,7 @@ from ppocr_ext import engine, rec_train
 from ppocr_ext.rec_infer import infer_main
 from ppocr_ext.rec_train import eval_main, train_main
 from ppocr_ext.lmdb_writer import read_lmdb
-from rec_fixtures import make_lmdb, tiny_config, one_torch_thread  # noqa: F401 (autouse fixture)
+from rec_fixtures import make_lmdb, one_torch_thread, tiny_config  # noqa: F401 (autouse)
 
 
 def _record_steps(monkeypatch, on_step=None):

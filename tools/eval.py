@@ -1,7 +1,8 @@
 """Evaluate trained recogniser weights on the config's Eval LMDB (case-sensitive exact
 match and normalised edit distance).
 
-    python tools/eval.py -c configs/rec/svtr_tiny_cpu.yml -o Global.pretrained_model=output/rec/svtr_tiny_cpu/best.pth
+    python tools/eval.py -c configs/rec/svtr_tiny_cpu.yml \
+        -o Global.pretrained_model=output/rec/svtr_tiny_cpu/best.pth
 """
 import sys
 from pathlib import Path
