@@ -1,0 +1,72 @@
+"""An exported recogniser read by onnxruntime agrees with torch, carries everything it
+needs in one file, and plugs in wherever a torch recogniser does."""
+import numpy as np
+import pytest
+
+from ppocr_ext.ensemble import greedy_reading
+from ppocr_ext.onnx_export import (OnnxExportError, export_main, export_recognizer,
+                                   load_onnx_recognizer)
+from ppocr_ext.posteriors import load_recognizer, load_torch_recognizer
+from ppocr_ext.rec_config import ConfigError
+from rec_fixtures import WORDS, one_torch_thread, render_crop  # noqa: F401 (autouse)
+from tiny_model import make_tiny_model
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("onnx")
+    config, weights = make_tiny_model(folder)
+    torch_recognizer = load_torch_recognizer(config, weights)
+    path = export_recognizer(torch_recognizer, folder / "export" / "tiny.onnx")
+    return torch_recognizer, path
+
+
+def crops():
+    """Encoded files and decoded BGR arrays of different sizes, mixed."""
+    files = [render_crop(WORDS[i % 4], i) for i in range(7)]
+    rng = np.random.default_rng(3)
+    arrays = [rng.integers(0, 256, (24 + 4 * i, 90 + 20 * i, 3), dtype=np.uint8) for i in range(3)]
+    return files + arrays
+
+
+def test_onnx_and_torch_read_the_same_strings(exported):
+    torch_recognizer, path = exported
+    onnx_recognizer = load_onnx_recognizer(path)
+    assert [p.name for p in path.parent.iterdir()] == ["tiny.onnx"]   # one file, no .data
+    assert onnx_recognizer.charset == torch_recognizer.charset
+    expected, got = torch_recognizer(crops()), onnx_recognizer(crops(), batch_size=4)
+    assert got.shape == expected.shape == (10, 16, 63)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    texts = [greedy_reading(p, torch_recognizer.charset).text for p in expected]
+    assert [greedy_reading(p, onnx_recognizer.charset).text for p in got] == texts
+    assert any(texts)   # the sharpened random model reads something
+    # batch size does not change the result (dynamic batch dimension)
+    np.testing.assert_allclose(onnx_recognizer(crops()[:1]), got[:1], atol=1e-5)
+
+
+def test_onnx_model_is_a_drop_in_model_for_the_tools(exported):
+    _, path = exported
+    recognizer = load_recognizer([str(path)])
+    assert recognizer.spec["algorithm"] == "SVTR" and recognizer.source["weights"].endswith("tiny.pth")
+    with pytest.raises(ConfigError, match="CONFIG.yml WEIGHTS.pth or one MODEL.onnx"):
+        load_recognizer([str(path), "a", "b"])
+
+
+def test_foreign_or_missing_files_are_refused(tmp_path, exported):
+    with pytest.raises(OnnxExportError, match="not found"):
+        load_onnx_recognizer(tmp_path / "missing.onnx")
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(OnnxExportError, match="junk.onnx"):
+        load_onnx_recognizer(tmp_path / "junk.onnx")
+    torch_recognizer, _ = exported
+    with pytest.raises(OnnxExportError, match="must end in .onnx"):
+        export_recognizer(torch_recognizer, tmp_path / "model.bin")
+
+
+def test_export_tool_checks_onnx_against_torch(exported, tmp_path, capsys):
+    torch_recognizer, _ = exported
+    config = torch_recognizer.recognizer.weights.replace("tiny.pth", "tiny.yml")
+    check = export_main(["-c", config, "--weights", torch_recognizer.recognizer.weights,
+                         "--out", str(tmp_path / "cli.onnx")])
+    assert check["same_strings"] == check["crops"] == 16 and check["max_abs_diff"] < 1e-4
+    assert "same string on 16" in capsys.readouterr().out

@@ -1,0 +1,20 @@
+"""Export a trained CTC recogniser to one self-contained ONNX file (network + dictionary
++ preprocessing) and check that onnxruntime reads the same strings as torch.
+
+    python tools/export_onnx.py -c configs/rec/svtr_tiny_cpu.yml \
+        --weights output/rec/svtr_tiny_cpu/best.pth --out output/rec/svtr_tiny_cpu/model.onnx \
+        [--check-crops data/lmdb/val]
+
+Use it with ppocr_ext.onnx_export.load_onnx_recognizer(path), or as a --model of
+tools/ensemble.py and tools/pseudo_label.py.
+"""
+import sys
+from pathlib import Path
+
+# Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from ppocr_ext.onnx_export import export_main  # noqa: E402
+
+if __name__ == "__main__":
+    export_main()
