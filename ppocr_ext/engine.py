@@ -18,6 +18,8 @@ copying it:
   `GradScaler`, which warns and disables itself on CPU; bf16 needs no loss scaling.
 - `_Float32Outputs`: its post-processors call `.numpy()` on bf16 predictions, which
   fails, so train-time metrics broke under AMP.
+- `_fast_eval_attention`: SVTR's attention computes a full masked score matrix; at
+  inference a fused kernel does the same work up to twice as fast.
 - `_summary_writer_class`: its `use_tensorboard` path imports and starts wandb.
 - `TrainLoader`: the engine's train DataLoader has no sampler (same batches in the same
   order every epoch) and forked workers share one NumPy random stream; it also shows
@@ -80,6 +82,30 @@ def _install_checkpoint_io() -> None:
         module.save_ckpt = checkpoint.save_ckpt
 
 
+def _fast_eval_attention() -> None:
+    """SVTR's attention materialises the whole score matrix and adds a -inf mask for
+    its Local mixer. In eval mode, run it through torch's fused
+    `scaled_dot_product_attention` with the same mask: same result, and on this CPU
+    1.3x (fp32) / 1.9x (bf16) faster SVTR-Tiny inference at 32x256 (best of 4 runs).
+    Training keeps the engine's code: the fused CPU backward was slower under bf16."""
+    svtrnet = importlib.import_module("openrec.modeling.encoders.svtrnet")
+    engine_forward = svtrnet.Attention.forward
+
+    def forward(self, x):
+        if self.training:
+            return engine_forward(self, x)
+        batch, tokens, _ = x.shape
+        q, k, v = self.qkv(x).reshape(batch, tokens, 3, self.num_heads,
+                                      self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        keep = self.mask == 0 if self.mixer == "Local" else None
+        x = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep,
+                                                             scale=self.scale)
+        return self.proj_drop(self.proj(x.transpose(1, 2).reshape(batch, tokens, self.dim)))
+
+    forward.engine_forward = engine_forward
+    svtrnet.Attention.forward = forward
+
+
 def load_engine() -> types.ModuleType:
     """Import OpenOCR with its traps disarmed and our plugins registered."""
     global _loaded
@@ -93,6 +119,7 @@ def load_engine() -> types.ModuleType:
     data = importlib.import_module("tools.data")
     data.DATASET_MODULES.update(plugins.DATASETS)
     _install_checkpoint_io()
+    _fast_eval_attention()
     _loaded = True
     return openocr
 
@@ -254,6 +281,8 @@ class TrainLoader:
             self.bar.set_postfix(step=self.step, loss=f"{self.trainer.loss_class.last:.3f}",
                                  lr=f"{self.trainer.optimizer.param_groups[-1]['lr']:.2e}",
                                  refresh=False)
+        if self.step >= self.trainer.cfg["Global"]["epoch_num"] * len(self):
+            self.close()
 
     def close(self) -> None:
         if self.bar is not None:

@@ -188,3 +188,17 @@ def test_sar_forward_backward_and_masked_inference():
             model(images, ratios.numpy())
         probs = infer_forward(model, images, ratios, "SAR")
     assert probs.shape[0] == 2 and len(post(probs)) == 2
+
+
+@pytest.mark.parametrize("mixer", ["Local", "Global"])
+def test_fused_eval_attention_matches_the_engines(mixer):
+    from openrec.modeling.encoders.svtrnet import Attention
+    torch.manual_seed(0)
+    attention = Attention(64, num_heads=2, mixer=mixer, HW=[8, 64], local_k=[7, 11]).eval()
+    x = torch.randn(2, 512, 64)
+    with torch.no_grad():
+        fused = attention(x)
+        engine_result = Attention.forward.engine_forward(attention, x)
+    assert torch.allclose(fused, engine_result, atol=1e-5)
+    attention.train()   # training runs the engine's code itself
+    assert torch.equal(attention(x), Attention.forward.engine_forward(attention, x))
