@@ -1,0 +1,132 @@
+"""Full frames -> located watermark, the ID read, its confidence and the k best readings.
+
+The two learned stages meet here and nowhere else: a `localization.Locator` finds the
+watermark (no labels needed) and crops it from the frame exactly as
+`tools/localize.py` cropped the training data, then a CTC recogniser
+(`ppocr_ext.posteriors`, torch or ONNX) gives per-crop posteriors from which prefix
+beam search (`ppocr_ext.ctc_beam`) takes the k most probable strings. Users need the
+alternatives: at this resolution I and l can be nearly pixel-identical.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from localization.frames import IMAGE_SUFFIXES, to_gray
+from localization.geometry import crop_rows, integer_box
+from localization.locator import Locator
+from ppocr_ext.ctc_beam import ctc_kbest
+from ppocr_ext.posteriors import PosteriorRecognizer
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class FrameReading:
+    name: str
+    text: str                                   # the most probable reading
+    confidence: float                           # its probability P(text | crop)
+    box: list[int]                              # x0, y0, x1, y1 (exclusive) in frame pixels
+    side: str | None                            # "top"/"bottom" (learned locators)
+    alternatives: list[tuple[str, float]] = field(default_factory=list)  # k best, best first
+
+
+@dataclass
+class FolderReading:
+    readings: list[FrameReading]
+    skipped: list[dict]                         # {"name", "reason"}: unreadable frames
+
+
+class IdReader:
+    """A trained locator and recogniser, batched on CPU.
+
+    reader = IdReader(build_locator(load_config("configs/loc/ddt.yml")),
+                      load_torch_recognizer("configs/rec/svtr_tiny_cpu.yml", "best.pth"))
+    reader.read([frame_bgr, ...], names)
+    """
+
+    def __init__(self, locator: Locator, recognizer: PosteriorRecognizer, k: int = 3,
+                 batch_size: int = 64):
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        self.locator, self.recognizer, self.k, self.batch_size = locator, recognizer, k, batch_size
+
+    def crops(self, frames: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list]:
+        """The recogniser's input crops and the localisations they came from."""
+        located = self.locator.locate([to_gray(f) for f in frames])
+        return [crop_rows(f, loc.rows) for f, loc in zip(frames, located)], located
+
+    def read(self, frames: Sequence[np.ndarray], names: Sequence[str]) -> list[FrameReading]:
+        """BGR uint8 frames (any sizes) -> one reading each, in order."""
+        crops, located = self.crops(frames)
+        probs = self.recognizer.posteriors(crops, batch_size=self.batch_size)
+        readings = []
+        for name, frame, loc, p in zip(names, frames, located, probs):
+            kbest = ctc_kbest(p, self.recognizer.charset, k=self.k)
+            height, width = frame.shape[:2]
+            readings.append(FrameReading(
+                name=name, text=kbest[0][0], confidence=kbest[0][1],
+                box=list(integer_box(_bounding(loc.rows), width, height)), side=loc.side,
+                alternatives=kbest))
+        return readings
+
+    def read_folder(self, folder: str | Path, progress: bool = True) -> FolderReading:
+        """Every image of `folder` (sorted, not recursive). A frame that cannot be read
+        is logged and listed by name; it never stops the folder."""
+        paths = list_frame_files(folder)
+        readings: list[FrameReading] = []
+        skipped: list[dict] = []
+        with tqdm(total=len(paths), desc="read ids", unit="frame", disable=not progress) as bar:
+            for batch in _batches(paths, self.batch_size):
+                frames, names = [], []
+                for path in batch:
+                    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                    if frame is None or frame.size == 0:
+                        LOG.warning("%s: cannot be decoded (empty or corrupt), skipped", path)
+                        skipped.append({"name": path.name, "reason": "cannot be decoded"})
+                        continue
+                    frames.append(frame)
+                    names.append(path.name)
+                if frames:
+                    readings.extend(self.read(frames, names))
+                bar.update(len(batch))
+        return FolderReading(readings, skipped)
+
+
+def list_frame_files(folder: str | Path) -> list[Path]:
+    """Image files of a folder; an empty or missing folder is an error naming it."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder of frames")
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise ValueError(f"{folder}: holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return paths
+
+
+def _bounding(rows) -> tuple[float, float, float, float]:
+    boxes = [box for row in rows for box in row]
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for first in range(0, len(items), size):
+        yield items[first:first + size]
+
+
+def reading_rows(readings: Sequence[FrameReading]) -> list[dict]:
+    """Flat rows for CSV/JSON: alternatives as 'text:prob|text:prob'."""
+    rows = []
+    for r in readings:
+        row = asdict(r)
+        row["box"] = " ".join(map(str, r.box))
+        row["alternatives"] = "|".join(f"{t}:{p:.4f}" for t, p in r.alternatives)
+        rows.append(row)
+    return rows

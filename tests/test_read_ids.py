@@ -1,0 +1,108 @@
+"""End-to-end reader glue: locator crops reach the recogniser, k-best and boxes come back,
+bad frames are skipped by name, results are written and scored."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from localization.locator import Locator, Margins, WorkParams
+from pipeline.read_ids import IdReader, list_frame_files
+from pipeline.reports import load_truth, score, write_readings
+
+CHARSET = list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+class ScriptedRecognizer:
+    """Test double with the PosteriorRecognizer interface: reads the crop's mean
+    brightness as a frame index and returns posteriors spelling that frame's ID,
+    with I and l made ambiguous, so the test sees which crop reached which reading."""
+
+    charset = CHARSET
+
+    def __init__(self, ids):
+        self.ids = ids
+        self.crop_shapes = []
+
+    def posteriors(self, crops, batch_size=64):
+        out = np.zeros((len(crops), 20, len(CHARSET) + 1), np.float32)
+        for n, crop in enumerate(crops):
+            self.crop_shapes.append(crop.shape)
+            text = self.ids[int(round(crop.mean() / 40))]
+            out[n, :, 0] = 1.0
+            for t, ch in enumerate(text):
+                row = out[n, 2 * t]
+                row[:] = 0
+                if ch in "Il":
+                    row[CHARSET.index("I") + 1], row[CHARSET.index("l") + 1] = 0.6, 0.4
+                else:
+                    row[CHARSET.index(ch) + 1] = 1.0
+        return out
+
+
+@pytest.fixture
+def frames(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    ids = ["abc12345", "XYZI9876", "Q0Q0Q0Q0x"]
+    for i, _ in enumerate(ids):
+        cv2.imwrite(str(folder / f"v{i}_0_.jpg"), np.full((640, 360, 3), 40 * i, np.uint8))
+    (folder / "v9_0_.jpg").write_bytes(b"not a jpeg")
+    (folder / "notes.txt").write_text("ignored")
+    labels = tmp_path / "labels.txt"
+    labels.write_text("".join(f"v{i}_0_.jpg\t{t}\n" for i, t in enumerate(ids)))
+    return folder, labels, ids
+
+
+def test_reads_each_frame_through_the_locator_crop(frames):
+    folder, _, ids = frames
+    recognizer = ScriptedRecognizer(ids)
+    reader = IdReader(Locator("direct", WorkParams(), Margins()), recognizer, k=2)
+    result = reader.read_folder(folder, progress=False)
+    assert [r.name for r in result.readings] == ["v0_0_.jpg", "v1_0_.jpg", "v2_0_.jpg"]
+    assert [r.text for r in result.readings] == ids
+    assert result.skipped == [{"name": "v9_0_.jpg", "reason": "cannot be decoded"}]
+    # direct crop of a portrait frame: top and bottom tenth stitched, so 2 x 64 rows
+    assert recognizer.crop_shapes[0][:2] == (128, 360)
+    for r in result.readings:
+        x0, y0, x1, y1 = r.box
+        assert 0 <= x0 < x1 <= 360 and 0 <= y0 < y1 <= 640
+
+
+def test_ambiguous_glyph_gives_both_alternatives_with_probabilities(frames):
+    folder, _, ids = frames
+    reader = IdReader(Locator("direct", WorkParams(), Margins()), ScriptedRecognizer(ids), k=3)
+    reading = reader.read_folder(folder, progress=False).readings[1]
+    assert [t for t, _ in reading.alternatives[:2]] == ["XYZI9876", "XYZl9876"]
+    assert reading.confidence == pytest.approx(0.6, abs=1e-3)
+    assert reading.alternatives[1][1] == pytest.approx(0.4, abs=1e-3)
+
+
+def test_results_are_written_and_scored(frames, tmp_path):
+    folder, labels, ids = frames
+    reader = IdReader(Locator("direct", WorkParams(), Margins()), ScriptedRecognizer(ids), k=2)
+    result = reader.read_folder(folder, progress=False)
+    files = write_readings(result.readings, result.skipped, tmp_path / "out")
+    csv_lines = open(files["csv"]).read().splitlines()
+    assert csv_lines[0] == "name,text,confidence,box,side,alternatives"
+    assert len(csv_lines) == 4
+    assert json.load(open(files["json"]))["skipped"][0]["name"] == "v9_0_.jpg"
+    report = score(result.readings, load_truth(labels, CHARSET), k=2)
+    assert report["exact_match"] == 1.0
+    assert report["truth_in_top2"] == 1.0
+
+
+def test_unread_labelled_frame_counts_as_wrong(frames):
+    folder, labels, ids = frames
+    reader = IdReader(Locator("direct", WorkParams(), Margins()), ScriptedRecognizer(ids), k=1)
+    readings = reader.read_folder(folder, progress=False).readings[:2]
+    report = score(readings, load_truth(labels, CHARSET), k=1)
+    assert report["exact_match"] == pytest.approx(2 / 3)
+    assert report["unread_labelled_frames"] == ["v2_0_.jpg"]
+
+
+def test_empty_or_missing_folder_is_an_error_naming_it(tmp_path):
+    with pytest.raises(ValueError, match=str(tmp_path)):
+        list_frame_files(tmp_path)
+    with pytest.raises(FileNotFoundError, match="nope"):
+        list_frame_files(tmp_path / "nope")
