@@ -11,6 +11,11 @@ dimension, `probs` output = the softmax posteriors) and, in its metadata, the
 `ppocr_ext.posteriors.CropPreprocessor` rebuilds. Weights are stored inside the
 `.onnx` (not as a `.onnx.data` side file) so the model is one file to ship.
 
+`export_localizer` exports the localiser's networks the same way: the strip classifier
+with DDT's projection baked in (outputs the presence logit and the heatmap), and PSOL's
+box regressor with its adaptive pooling written out exactly (the exporter specialises
+`AdaptiveAvgPool2d` to the example's width).
+
 Exporting uses torch's `torch.export`-based exporter (`dynamo=True`, needs `onnx` and
 `onnxscript`); the older TorchScript exporter cannot export SVTR's adaptive pooling
 with a dynamic batch. Running needs only `onnxruntime` (plus OpenOCR's preprocessing).
@@ -18,6 +23,7 @@ with a dynamic batch. Running needs only `onnxruntime` (plus OpenOCR's preproces
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import os
@@ -28,6 +34,7 @@ import tempfile
 import time
 import warnings
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -45,6 +52,7 @@ from ppocr_ext.rec_train import config_arguments
 
 SPEC_KEY = "ppocr_ext.inference_spec"
 SOURCE_KEY = "ppocr_ext.source"
+LOCALIZER_KEY = "ppocr_ext.localizer"
 INPUT_NAME, OUTPUT_NAME = "image", "probs"
 OPSET = 18
 
@@ -85,41 +93,145 @@ def _example_batch(recognizer: PosteriorRecognizer) -> torch.Tensor:
     return torch.from_numpy(np.stack([image for image, _ in prepared]))
 
 
-def export_recognizer(recognizer: TorchPosteriors, out_path: str | os.PathLike,
-                      opset: int = OPSET) -> Path:
-    """Write `recognizer` as a self-contained ONNX file (atomically); return its path."""
+def export_module(net: torch.nn.Module, example: torch.Tensor, out_path: str | os.PathLike,
+                  input_name: str, output_names: list[str], dynamic_axes: dict[int, str],
+                  metadata: dict[str, dict], opset: int = OPSET) -> Path:
+    """Export `net` (one tensor in) to a single `.onnx` file, atomically, with JSON
+    `metadata`; `dynamic_axes` maps input dimensions to names (e.g. {0: "batch"})."""
     out_path = Path(out_path)
     if out_path.suffix != ".onnx":
         raise OnnxExportError(f"{out_path}: the output name must end in .onnx")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    net = _Posteriors(recognizer.model).float().eval().cpu()
-    example = _example_batch(recognizer)
-    batch = torch.export.Dim("batch", min=1, max=4096)
+    dims = {axis: torch.export.Dim(name, min=1, max=1 << 16) for axis, name in dynamic_axes.items()}
     temporary = out_path.with_name(f".{out_path.name}.tmp-{os.getpid()}")
     try:
         with warnings.catch_warnings(), _quiet_exporter():
             warnings.simplefilter("ignore")   # exporter chatter (torchvision ops, treespec)
-            program = torch.onnx.export(net, (example,), dynamo=True, opset_version=opset,
-                                        input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                                        dynamic_shapes={"image": {0: batch}}, verbose=False)
+            program = torch.onnx.export(net.float().eval().cpu(), (example,), dynamo=True,
+                                        opset_version=opset, input_names=[input_name],
+                                        output_names=output_names,
+                                        dynamic_shapes={_forward_argument(net): dims},
+                                        verbose=False)
         program.save(str(temporary), external_data=False)
         model = onnx.load(str(temporary))
-        for key, value in ((SPEC_KEY, json.dumps(recognizer.spec)),
-                           (SOURCE_KEY, json.dumps({"weights": recognizer.name,
-                                                    "torch": torch.__version__}))):
+        for key, value in metadata.items():
             entry = model.metadata_props.add()
-            entry.key, entry.value = key, value
+            entry.key, entry.value = key, json.dumps(value)
         onnx.checker.check_model(model)
         onnx.save(model, str(temporary))
         os.replace(temporary, out_path)
     except Exception as err:
-        if isinstance(err, OnnxExportError):
-            raise
-        raise OnnxExportError(f"exporting {recognizer.name} to {out_path} failed: "
+        raise OnnxExportError(f"exporting {type(net).__name__} to {out_path} failed: "
                               f"{type(err).__name__}: {err}") from err
     finally:
         temporary.unlink(missing_ok=True)
     return out_path
+
+
+def _forward_argument(net: torch.nn.Module) -> str:
+    """Name of the forward's tensor argument (torch.export keys dynamic shapes by it)."""
+    return next(iter(inspect.signature(net.forward).parameters))
+
+
+def export_recognizer(recognizer: TorchPosteriors, out_path: str | os.PathLike,
+                      opset: int = OPSET) -> Path:
+    """Write `recognizer` as a self-contained ONNX file (atomically); return its path."""
+    return export_module(_Posteriors(recognizer.model), _example_batch(recognizer), out_path,
+                         INPUT_NAME, [OUTPUT_NAME], {0: "batch"},
+                         {SPEC_KEY: recognizer.spec,
+                          SOURCE_KEY: {"weights": recognizer.name, "torch": torch.__version__}},
+                         opset)
+
+
+class _StripScorer(torch.nn.Module):
+    """The localiser's strip classifier with DDT's projection baked in: one pass gives
+    both things `localization.locator.Locator` computes from the descriptor map, the
+    "watermark present" logit and the DDT heatmap (positive = watermark)."""
+
+    def __init__(self, classifier: torch.nn.Module, mean: np.ndarray, component: np.ndarray):
+        super().__init__()
+        self.classifier = classifier
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("component",
+                             torch.as_tensor(component, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.classifier.features(image)
+        return self.classifier.score(features), ((features - self.mean) * self.component).sum(1)
+
+
+def _pool_matrix(size: int, bins: int) -> torch.Tensor:
+    """(size, bins) averaging weights of torch's adaptive average pooling along one
+    axis: bin i covers [floor(i*size/bins), ceil((i+1)*size/bins))."""
+    index = torch.arange(bins)
+    starts = (index * size) // bins
+    ends = ((index + 1) * size + bins - 1) // bins
+    positions = torch.arange(size).unsqueeze(1)
+    inside = (positions >= starts.unsqueeze(0)) & (positions < ends.unsqueeze(0))
+    return inside.float() / (ends - starts).float().unsqueeze(0)
+
+
+class _ExactPoolRegressor(torch.nn.Module):
+    """PSOL's box regressor with its adaptive pooling written as two matrix products.
+    The exporter specialises `AdaptiveAvgPool2d` to the example's size (measured: other
+    band widths came out up to 2e-3 off, or failed), so this exact form is exported."""
+
+    def __init__(self, regressor: torch.nn.Module):
+        super().__init__()
+        self.regressor = regressor
+
+    def forward(self, band: torch.Tensor) -> torch.Tensor:
+        net = self.regressor
+        features = torch.relu(net.reduce(net.features(band)))
+        rows, columns = net.grid
+        pooled = features @ _pool_matrix(features.shape[-1], columns)
+        pooled = (pooled.transpose(-1, -2) @ _pool_matrix(features.shape[-2], rows)).transpose(-1, -2)
+        return torch.sigmoid(net.head(pooled))
+
+
+def export_localizer(classifier: torch.nn.Module, projection, out_dir: str | os.PathLike,
+                     regressor: torch.nn.Module | None = None, work: dict | None = None,
+                     opset: int = OPSET) -> list[Path]:
+    """Write `out_dir/strip_classifier.onnx` (input `image`: gray working-resolution
+    pixels as `localization.model.normalise` makes them, (B, 1, H, W), all dynamic;
+    outputs `logit` (B,) and `heatmap` (B, H/4, W/4)) and, for PSOL,
+    `out_dir/box_regressor.onnx` (input `band` (B, 1, strip_height, W); output `box`
+    (B, 4), fractions of the band). `work` (the working resolution) goes into both
+    files' metadata so a runtime can prepare frames without the training config."""
+    out_dir = Path(out_dir)
+    strip_height = int((work or {}).get("strip_height", 32))
+    info = {"work": work, "stride": 4, "normalise": "gray uint8 / 255 - 0.5",
+            "torch": torch.__version__}
+    paths = [export_module(_StripScorer(classifier, projection.mean, projection.component),
+                           torch.zeros(2, 1, 2 * strip_height, 160),
+                           out_dir / "strip_classifier.onnx", "image", ["logit", "heatmap"],
+                           {0: "batch", 2: "height", 3: "width"},
+                           {LOCALIZER_KEY: {**info, "network": "strip_classifier+ddt"}}, opset)]
+    if regressor is not None:
+        paths.append(export_module(_ExactPoolRegressor(regressor),
+                                   torch.zeros(2, 1, strip_height, 160),
+                                   out_dir / "box_regressor.onnx", "band", ["box"],
+                                   {0: "batch", 3: "width"},
+                                   {LOCALIZER_KEY: {**info, "network": "box_regressor"}}, opset))
+    return paths
+
+
+def load_localizer_checkpoints(classifier_path: str | os.PathLike,
+                               regressor_path: str | os.PathLike | None = None):
+    """(classifier, DDT projection, regressor or None, working resolution) from the
+    checkpoints `localization` saves (`model.checkpoint`, `psol.checkpoint`)."""
+    from localization.locator import WorkParams      # optional package: only when asked
+    from localization.training import load_classifier, load_regressor
+
+    try:
+        work = WorkParams(**torch.load(classifier_path, map_location="cpu",
+                                       weights_only=True)["work"])
+        classifier, projection = load_classifier(Path(classifier_path), work)
+        regressor = load_regressor(Path(regressor_path), work) if regressor_path else None
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise OnnxExportError(f"{classifier_path}{', ' + str(regressor_path) if regressor_path else ''}: "
+                              f"not a localisation checkpoint this version reads ({err})") from err
+    return classifier, projection, regressor, asdict(work)
 
 
 class OnnxPosteriors(PosteriorRecognizer):
@@ -176,29 +288,80 @@ def _check_crops(source: str | None, count: int = 64) -> list[Crop]:
     return [rng.integers(0, 256, (32, 160, 3), dtype=np.uint8) for _ in range(16)]
 
 
+def check_localizer(paths: list[Path], classifier, projection, regressor=None,
+                    strip_height: int = 32) -> float:
+    """Largest difference between onnxruntime and torch outputs of the exported
+    localiser networks on seeded random inputs of a size unseen at export, relative to
+    the output's scale (heatmaps are unnormalised projections)."""
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    nets = [(_StripScorer(classifier, projection.mean, projection.component), (3, 1, 96, 248))]
+    if regressor is not None:
+        nets.append((regressor, (3, 1, strip_height, 248)))
+    for path, (net, shape) in zip(paths, nets):
+        image = rng.uniform(-0.5, 0.5, shape).astype(np.float32)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        with torch.no_grad():
+            expected = net.eval()(torch.from_numpy(image))
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        for got, want in zip(session.run(None, {session.get_inputs()[0].name: image}), expected):
+            scale = max(float(np.abs(want.numpy()).max()), 1.0)
+            worst = max(worst, float(np.abs(got - want.numpy()).max()) / scale)
+    return worst
+
+
 def export_main(argv: list[str] | None = None) -> dict:
-    """Export a trained CTC recogniser to ONNX and check onnxruntime against torch."""
-    parser = config_arguments(argparse.ArgumentParser(description=export_main.__doc__))
-    parser.add_argument("--weights", required=True, help="trained weights, e.g. best.pth")
-    parser.add_argument("--out", required=True, help="output file, e.g. output/rec/model.onnx")
+    """Export a trained CTC recogniser (and/or the localiser's networks) to ONNX and
+    check onnxruntime against torch."""
+    parser = argparse.ArgumentParser(description=export_main.__doc__)
+    parser.add_argument("-c", "--config", help="recogniser config, e.g. configs/rec/svtr_tiny_cpu.yml")
+    parser.add_argument("-o", "--opt", nargs="*", action="append", metavar="KEY=VALUE",
+                        help="override recogniser config keys")
+    parser.add_argument("--weights", help="recogniser weights, e.g. best.pth")
+    parser.add_argument("--out", help="recogniser output file, e.g. output/rec/model.onnx")
     parser.add_argument("--check-crops", help="folder or LMDB of crops to compare torch and "
                         "ONNX on (default: 16 random images)")
+    parser.add_argument("--loc-classifier", help="localisation checkpoint (strip classifier "
+                        "+ DDT), the localization config's model.checkpoint")
+    parser.add_argument("--loc-regressor", help="PSOL box regressor checkpoint (psol.checkpoint)")
+    parser.add_argument("--loc-out", help="folder for strip_classifier.onnx / box_regressor.onnx")
     parser.add_argument("--opset", type=int, default=OPSET)
     args = parser.parse_args(argv)
+    recogniser = [args.config, args.weights, args.out]
+    if any(recogniser) and not all(recogniser):
+        parser.error("a recogniser export needs -c CONFIG, --weights and --out")
+    if bool(args.loc_classifier) != bool(args.loc_out):
+        parser.error("a localiser export needs --loc-classifier and --loc-out")
+    if not any(recogniser) and not args.loc_classifier:
+        parser.error("nothing to export: give -c/--weights/--out and/or --loc-classifier/--loc-out")
+    result = {}
     try:
-        torch_recognizer = load_torch_recognizer(args.config, args.weights,
-                                                 parse_overrides(args.opt))
-        path = export_recognizer(torch_recognizer, args.out, args.opset)
-        check = compare(torch_recognizer, load_onnx_recognizer(path),
-                        _check_crops(args.check_crops))
+        if all(recogniser):
+            torch_recognizer = load_torch_recognizer(args.config, args.weights,
+                                                     parse_overrides(args.opt))
+            path = export_recognizer(torch_recognizer, args.out, args.opset)
+            result = compare(torch_recognizer, load_onnx_recognizer(path),
+                             _check_crops(args.check_crops))
+            print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+            print(f"torch vs onnxruntime on {result['crops']} crops: same string on "
+                  f"{result['same_strings']}, largest posterior difference "
+                  f"{result['max_abs_diff']:.2e}")
+        if args.loc_classifier:
+            classifier, projection, regressor, work = load_localizer_checkpoints(
+                args.loc_classifier, args.loc_regressor)
+            paths = export_localizer(classifier, projection, args.loc_out, regressor, work,
+                                     args.opset)
+            result["localizer_max_abs_diff"] = check_localizer(
+                paths, classifier, projection, regressor, work["strip_height"])
+            print(f"wrote {', '.join(map(str, paths))}; torch vs onnxruntime: largest "
+                  f"relative difference {result['localizer_max_abs_diff']:.2e}")
     except (ConfigError, OnnxExportError, OSError) as err:
         raise SystemExit(f"error: {err}") from err
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
-    print(f"torch vs onnxruntime on {check['crops']} crops: same string on "
-          f"{check['same_strings']}, largest posterior difference {check['max_abs_diff']:.2e}")
-    if check["differing"]:
-        raise SystemExit(f"error: ONNX reads differ from torch: {check['differing'][:5]}")
-    return check
+    if result.get("localizer_max_abs_diff", 0.0) > 1e-3:
+        raise SystemExit("error: the exported localiser differs from torch")
+    if result.get("differing"):
+        raise SystemExit(f"error: ONNX reads differ from torch: {result['differing'][:5]}")
+    return result
 
 
 # ------------------------------------------------------------------ speed

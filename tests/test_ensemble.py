@@ -11,7 +11,7 @@ from ppocr_ext.ctc_beam import ctc_kbest
 from ppocr_ext.ensemble import (FusionError, ctc_string_logprob, ensemble_main,
                                 fuse_posteriors, greedy_reading, run_ensemble, vote)
 from ppocr_ext.posteriors import CropSample, load_torch_recognizer
-from rec_fixtures import WORDS, render_crop
+from rec_fixtures import WORDS, one_torch_thread, render_crop  # noqa: F401 (autouse)
 from tiny_model import make_tiny_model
 
 CHARS = ["I", "l", "a"]

@@ -70,3 +70,34 @@ def test_export_tool_checks_onnx_against_torch(exported, tmp_path, capsys):
                          "--out", str(tmp_path / "cli.onnx")])
     assert check["same_strings"] == check["crops"] == 16 and check["max_abs_diff"] < 1e-4
     assert "same string on 16" in capsys.readouterr().out
+
+
+def test_localizer_networks_export_with_dynamic_sizes(tmp_path):
+    model = pytest.importorskip("localization.model")
+    ddt = pytest.importorskip("localization.ddt")
+    from ppocr_ext.onnx_export import check_localizer, export_localizer
+    import onnxruntime as ort
+    import torch
+    torch.manual_seed(0)
+    classifier, regressor = model.StripClassifier().eval(), model.BoxRegressor().eval()
+    rng = np.random.default_rng(0)
+    projection = ddt.DDTProjection(rng.normal(size=64).astype(np.float32),
+                                   rng.normal(size=64).astype(np.float32))
+    paths = export_localizer(classifier, projection, tmp_path, regressor, {"strip_height": 32})
+    assert [p.name for p in paths] == ["strip_classifier.onnx", "box_regressor.onnx"]
+    assert check_localizer(paths, classifier, projection, regressor) < 1e-4
+    # the baked-in heatmap is the projection the Locator computes
+    image = rng.uniform(-0.5, 0.5, (2, 1, 64, 200)).astype(np.float32)
+    logit, heatmap = ort.InferenceSession(str(paths[0])).run(None, {"image": image})
+    with torch.no_grad():
+        features = classifier.features(torch.from_numpy(image))
+        expected = projection.heatmap(features)
+        np.testing.assert_allclose(heatmap, expected, atol=1e-5 * np.abs(expected).max())
+        np.testing.assert_allclose(logit, classifier.score(features).numpy(), rtol=1e-4, atol=1e-4)
+    # band widths whose adaptive pooling the exporter gets wrong unless written out exactly
+    session = ort.InferenceSession(str(paths[1]))
+    for width in (104, 248, 392):
+        band = rng.uniform(-0.5, 0.5, (2, 1, 32, width)).astype(np.float32)
+        with torch.no_grad():
+            expected = regressor(torch.from_numpy(band)).numpy()
+        np.testing.assert_allclose(session.run(None, {"band": band})[0], expected, atol=1e-5)

@@ -7,6 +7,12 @@
 
 Use it with ppocr_ext.onnx_export.load_onnx_recognizer(path), or as a --model of
 tools/ensemble.py and tools/pseudo_label.py.
+
+The localiser's networks (strip classifier with the DDT projection baked in, and the
+PSOL box regressor), from the checkpoints of configs/loc/ddt.yml:
+
+    python tools/export_onnx.py --loc-classifier output/loc/model/strip_ddt.pt \
+        [--loc-regressor output/loc/model/psol.pt] --loc-out output/loc/onnx
 """
 import sys
 from pathlib import Path
