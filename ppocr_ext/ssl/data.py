@@ -9,8 +9,12 @@ augmentation spliced in right after `DecodeImage`: a preset name of
 dicts in engine config form. So pre-training and fine-tuning see the same input size
 and normalisation, by construction.
 
-A crop that cannot be decoded is skipped with a warning naming it (one bad file never
-stops a long pre-training run); a source with nothing readable is an error.
+LMDB crops are read into memory when the sources are found (crops are small: 60k take
+a few hundred MB), so no LMDB stays open: py-lmdb refuses to open an environment twice
+in one process, and the engine's own dataset keeps the training LMDB open. Image
+folders are read file by file. A crop that cannot be decoded is skipped with a warning
+naming it (one bad file never stops a long pre-training run); a source with nothing
+readable is an error.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ppocr_ext.augment import with_preset
+from ppocr_ext.lmdb_writer import LmdbError, iter_lmdb
 from ppocr_ext.rec_config import ConfigError, resolve_input
 from ppocr_ext.rec_infer import list_images
 
@@ -36,23 +41,22 @@ MAX_SKIPS = 20
 
 @dataclass
 class Source:
-    """One LMDB (kind 'lmdb', `count` samples) or one image folder (kind 'files')."""
+    """One LMDB (kind 'lmdb': `items` are the encoded images) or one image folder
+    (kind 'files': `items` are the image paths)."""
     kind: str
     path: Path
-    count: int
-    files: list[Path] = field(default_factory=list)
+    items: list = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
 
 
-def _lmdb_count(path: Path) -> int:
-    env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False)
+def _lmdb_images(path: Path) -> list[bytes]:
     try:
-        with env.begin() as txn:
-            raw = txn.get(b"num-samples")
-    finally:
-        env.close()
-    if raw is None:
-        raise ConfigError(f"{path}: LMDB has no 'num-samples' key (not a recognition LMDB)")
-    return int(raw)
+        return [image for image, _ in iter_lmdb(path)]
+    except (LmdbError, lmdb.Error) as err:
+        raise ConfigError(f"{path}: cannot read unlabeled crops: {err}") from err
 
 
 def find_sources(paths, config_dir: str | os.PathLike | None = None) -> list[Source]:
@@ -72,10 +76,10 @@ def find_sources(paths, config_dir: str | os.PathLike | None = None) -> list[Sou
         path = Path(found)
         lmdbs = sorted(Path(d) for d, _, files in os.walk(path) if "data.mdb" in files)
         if lmdbs:
-            sources += [Source("lmdb", p, _lmdb_count(p)) for p in lmdbs]
+            sources += [Source("lmdb", p, _lmdb_images(p)) for p in lmdbs]
         else:
             images, _ = list_images(path)
-            sources.append(Source("files", path, len(images), images))
+            sources.append(Source("files", path, images))
     sources = [s for s in sources if s.count > 0]
     if not sources:
         raise ConfigError(f"unlabeled data {list(map(str, paths))}: no samples")
@@ -114,30 +118,18 @@ class UnlabeledCrops(Dataset):
         self.sources = sources
         self.offsets = np.cumsum([0] + [s.count for s in sources])
         self.views = [create_operators(view, global_cfg) for view in views]
-        self._envs: dict[Path, lmdb.Environment] = {}
-        self._pid = None
         self._warned: set[str] = set()
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
-
-    def _env(self, path: Path) -> lmdb.Environment:
-        if self._pid != os.getpid():   # environments must not cross a fork
-            self._envs, self._pid = {}, os.getpid()
-        if path not in self._envs:
-            self._envs[path] = lmdb.open(str(path), readonly=True, lock=False,
-                                         readahead=False, meminit=False)
-        return self._envs[path]
 
     def raw(self, index: int) -> tuple[str, bytes]:
         """(name for messages, encoded image bytes) of sample `index`."""
         which = int(np.searchsorted(self.offsets, index, side="right")) - 1
         source, local = self.sources[which], index - int(self.offsets[which])
         if source.kind == "files":
-            return str(source.files[local]), source.files[local].read_bytes()
-        with self._env(source.path).begin() as txn:
-            data = txn.get(b"image-%09d" % (local + 1))
-        return f"{source.path}#{local + 1}", bytes(data or b"")
+            return str(source.items[local]), source.items[local].read_bytes()
+        return f"{source.path}#{local + 1}", source.items[local]
 
     @staticmethod
     def _apply(ops, raw: bytes) -> np.ndarray:

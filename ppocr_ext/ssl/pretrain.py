@@ -60,7 +60,8 @@ def export_encoder(model: DiG, cfg: dict, step: int, path: Path) -> None:
 
 def pretrain(config: str, overrides=(), resume: bool = False) -> dict:
     """Pre-train as configured (`resume`: continue from `<output_dir>/latest.pth`).
-    Returns {'encoder': path, 'steps': n, 'loss'/'contrastive'/'pixel': last means}."""
+    Returns {'encoder': path, 'steps': n, 'loss'/'contrastive'/'pixel': last means,
+    'loss_curve': the total loss of each step this call ran}."""
     cfg = load_config(config, overrides)
     model = build_model(cfg)
     ssl, glob = {**MODEL_KEYS, **RUN_KEYS, **cfg["SSL"]}, cfg["Global"]
@@ -118,7 +119,7 @@ def pretrain(config: str, overrides=(), resume: bool = False) -> dict:
     model.train()
     bar = tqdm(total=total, initial=step, unit="step", desc="DiG", dynamic_ncols=True,
                mininterval=1.0)
-    started, images = time.perf_counter(), 0
+    started, images, curve = time.perf_counter(), 0, []
     try:
         while step < total:
             clean, augmented = next(batches)
@@ -137,6 +138,7 @@ def pretrain(config: str, overrides=(), resume: bool = False) -> dict:
             decay = model.update_momentum(step, total)
             images += len(clean)
             averages.add(**{name: float(value.detach()) for name, value in losses.items()})
+            curve.append(averages.values["loss"][-1])
             bar.update(1)
             bar.set_postfix(loss=f"{averages.mean('loss'):.3f}", refresh=False)
             if step % print_every == 0 or step == total:
@@ -151,7 +153,7 @@ def pretrain(config: str, overrides=(), resume: bool = False) -> dict:
         handler.close()
     encoder = out_dir / ENCODER_FILE
     LOG.info("encoder weights: %s  (fine-tune: -o Global.pretrained_model=%s)", encoder, encoder)
-    return {"encoder": str(encoder), "steps": step,
+    return {"encoder": str(encoder), "steps": step, "loss_curve": curve,
             **{name: averages.mean(name) for name in ("loss", "contrastive", "pixel")}}
 
 
