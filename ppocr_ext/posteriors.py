@@ -47,12 +47,16 @@ _MACHINE_PATH_KEYS = frozenset({"character_dict_path", "pretrained_model", "chec
 
 # ------------------------------------------------------------------ preprocessing
 
-def inference_spec(cfg: dict, charset: Sequence[str]) -> dict:
-    """What a deployed recogniser needs besides its weights, as plain JSON data."""
+def require_ctc(cfg: dict) -> None:
     if cfg["PostProcess"]["name"] != CTC_POSTPROCESS:
         raise ConfigError(f"{cfg.get('filename', 'config')}: posteriors need a CTC recogniser "
                           f"(PostProcess {CTC_POSTPROCESS}), this one uses "
-                          f"{cfg['PostProcess']['name']}; combine it by string vote instead")
+                          f"{cfg['PostProcess']['name']}")
+
+
+def inference_spec(cfg: dict, charset: Sequence[str]) -> dict:
+    """What a deployed recogniser needs besides its weights, as plain JSON data."""
+    require_ctc(cfg)
     steps = [op for op in cfg["Eval"]["dataset"]["transforms"]
              if not next(iter(op)).endswith("LabelEncode") and next(iter(op)) != "KeepKeys"]
     if not steps or not next(iter(steps[0])).startswith("Decode"):
@@ -149,6 +153,7 @@ class TorchPosteriors(PosteriorRecognizer):
     """A trained CTC recogniser run by torch (`bf16`: bfloat16 autocast)."""
 
     def __init__(self, cfg: dict, bf16: bool = False):
+        require_ctc(cfg)   # before building what may be a large network
         self.recognizer = Recognizer(cfg, bf16=bf16)   # builds the model, loads weights
         charset = self.recognizer.post_process.character[1:]
         super().__init__(inference_spec(cfg, charset), name=str(self.recognizer.weights))

@@ -101,3 +101,11 @@ def test_localizer_networks_export_with_dynamic_sizes(tmp_path):
         with torch.no_grad():
             expected = regressor(torch.from_numpy(band)).numpy()
         np.testing.assert_allclose(session.run(None, {"band": band})[0], expected, atol=1e-5)
+
+
+def test_attention_recognisers_are_refused_before_building(tmp_path):
+    from rec_fixtures import CONFIGS
+    weights = tmp_path / "sar.pth"
+    weights.write_bytes(b"never read")
+    with pytest.raises(ConfigError, match="posteriors need a CTC recogniser"):
+        load_torch_recognizer(CONFIGS / "sar_r31.yml", weights)
