@@ -128,12 +128,11 @@ class DiG(nn.Module):
         self.image_hw = tuple(encoder.img_size)
         self.patch_size = tuple(int(v) for v in patch_size)
         self.grid = patch_grid(self.image_hw, self.patch_size)
-        token_stride = 2 ** encoder.patch_embed.proj.__len__()
-        if any(p % token_stride for p in self.patch_size):
+        stride = (self.image_hw[0] // encoder.HW[0], self.image_hw[1] // encoder.HW[1])
+        if self.patch_size[0] % stride[0] or self.patch_size[1] % stride[1]:
             raise ValueError(f"patch_size {list(self.patch_size)} must be a multiple of the "
-                             f"encoder's {token_stride}x{token_stride} token stride")
-        self.tokens_per_patch = (self.patch_size[0] // token_stride,
-                                 self.patch_size[1] // token_stride)
+                             f"encoder's {stride[0]}x{stride[1]} token stride")
+        self.tokens_per_patch = (self.patch_size[0] // stride[0], self.patch_size[1] // stride[1])
         final_h, final_w = encoder.hw[1]
         self.pixel_stride = (self.image_hw[0] // final_h, self.image_hw[1] // final_w)
         self.pixel_head = nn.Linear(encoder.embed_dim[-1],

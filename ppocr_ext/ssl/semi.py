@@ -74,11 +74,13 @@ def consistency_weight(step: int, semi: dict) -> float:
     return float(semi["weight"]) * (1.0 if ramp <= 0 else min(1.0, (step - start + 1) / ramp))
 
 
-def _every(value, default: int) -> int:
-    """The period of an engine `[start, every]` setting (or a plain number)."""
-    if isinstance(value, (list, tuple)):
-        return int(value[1])
-    return int(value or default)
+def due(count: int, setting) -> bool:
+    """Whether an engine `[start, every]` setting (or a plain period) fires at `count`:
+    after `start`, every `every` (the engine's eval/save step semantics)."""
+    if not setting:
+        return False
+    start, every = (setting[0], setting[1]) if isinstance(setting, (list, tuple)) else (0, setting)
+    return count > start and (count - start) % int(every) == 0
 
 
 class SemiRun:
@@ -175,8 +177,6 @@ class SemiRun:
         trainer.best_metric.setdefault(trainer.eval_class.main_indicator, 0)
         evaluating = trainer.valid_dataloader is not None
         print_every = int(glob.get("print_batch_step", 10))
-        eval_every = _every(glob.get("eval_batch_step"), 10 ** 12)
-        save_every = _every(glob.get("save_iter_step"), 10 ** 12)
         LOG.info("semi-supervised: %d labelled + %d unlabeled crops, consistency '%s' at "
                  "threshold %.2f, teacher EMA %.4f, output %s",
                  len(trainer.train_dataloader.dataset), self.unlabeled_count,
@@ -191,13 +191,13 @@ class SemiRun:
                     if self.step % print_every == 0:
                         LOG.info("epoch %d, step %d, %s, lr: %.2e", epoch, self.step,
                                  self.averages.line(), trainer.optimizer.param_groups[-1]["lr"])
-                    if evaluating and self.step % eval_every == 0:
+                    if evaluating and due(self.step, glob.get("eval_batch_step")):
                         self.evaluate(epoch)
-                    if self.step % save_every == 0:
+                    if due(self.step, glob.get("save_iter_step")):
                         self.save(epoch, mid_epoch=True)
+                if evaluating and due(epoch, glob.get("eval_epoch_step", 1)):
+                    self.evaluate(epoch)
                 self.save(epoch, mid_epoch=False)
-            if evaluating:
-                self.evaluate(epoch)
         finally:
             trainer.train_dataloader.close()
         LOG.info("teacher weights: %s", self.out_dir / TEACHER_FILE)
