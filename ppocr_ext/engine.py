@@ -19,7 +19,8 @@ copying it:
 - `_Float32Outputs`: its post-processors call `.numpy()` on bf16 predictions, which
   fails, so train-time metrics broke under AMP.
 - `_fast_eval_attention`: SVTR's attention computes a full masked score matrix; at
-  inference a fused kernel does the same work up to twice as fast.
+  inference a fused kernel does the same work up to twice as fast (opt-in:
+  `with fused_attention():`).
 - `_summary_writer_class`: its `use_tensorboard` path imports and starts wandb.
 - `TrainLoader`: the engine's train DataLoader has no sampler (same batches in the same
   order every epoch) and forked workers share one NumPy random stream; it also shows
@@ -32,6 +33,7 @@ copying it:
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import sys
@@ -82,17 +84,34 @@ def _install_checkpoint_io() -> None:
         module.save_ckpt = checkpoint.save_ckpt
 
 
+_fused_attention = False
+
+
+@contextlib.contextmanager
+def fused_attention(enabled: bool = True):
+    """Within this block, SVTR inference uses the fused attention kernel (see
+    `_fast_eval_attention`). Off by default so that library results stay bit-for-bit
+    the engine's; the inference tool and the benchmark turn it on."""
+    global _fused_attention
+    previous, _fused_attention = _fused_attention, enabled
+    try:
+        yield
+    finally:
+        _fused_attention = previous
+
+
 def _fast_eval_attention() -> None:
     """SVTR's attention materialises the whole score matrix and adds a -inf mask for
-    its Local mixer. In eval mode, run it through torch's fused
-    `scaled_dot_product_attention` with the same mask: same result, and on this CPU
-    1.3x (fp32) / 1.9x (bf16) faster SVTR-Tiny inference at 32x256 (best of 4 runs).
-    Training keeps the engine's code: the fused CPU backward was slower under bf16."""
+    its Local mixer. In eval mode and when switched on, run it through torch's fused
+    `scaled_dot_product_attention` with the same mask: same result up to float
+    rounding (~1e-7), and on this CPU 1.3x (fp32) / 1.9x (bf16) faster SVTR-Tiny
+    inference at 32x256 (best of 4 runs). Training always keeps the engine's code: the
+    fused CPU backward was slower under bf16."""
     svtrnet = importlib.import_module("openrec.modeling.encoders.svtrnet")
     engine_forward = svtrnet.Attention.forward
 
     def forward(self, x):
-        if self.training:
+        if self.training or not _fused_attention:
             return engine_forward(self, x)
         batch, tokens, _ = x.shape
         q, k, v = self.qkv(x).reshape(batch, tokens, 3, self.num_heads,

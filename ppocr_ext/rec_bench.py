@@ -2,7 +2,8 @@
 under bfloat16 autocast, at each config's input size (the logic of tools/bench_rec.py).
 
 Training = forward, loss, backward and AdamW step on random images with real encoded
-labels; inference = forward plus the config's decoding (greedy CTC / SAR). Image
+labels; inference = forward plus the config's decoding (greedy CTC / SAR), with the
+fused attention kernel that tools/infer_rec.py uses. Image
 decoding and resizing are not included (the data loader overlaps them with the model).
 Results go to `<out>.md` and `<out>.json` with the command line and the machine, since
 a number without them cannot be compared.
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ppocr_ext.engine import infer_forward, load_engine
+from ppocr_ext.engine import fused_attention, infer_forward, load_engine
 from ppocr_ext.rec_config import load_config
 
 DEFAULT_CONFIGS = ("configs/rec/svtr_tiny.yml", "configs/rec/svtr_large_nostn.yml")
@@ -180,8 +181,9 @@ def bench_main(argv: list[str] | None = None) -> list[dict]:
         torch.set_num_threads(args.threads)
     rows = []
     for config in args.configs:
-        rows.append(bench_config(config, args.train_batch, args.infer_batch, args.seconds,
-                                 args.min_iterations))
+        with fused_attention():   # what tools/infer_rec.py runs
+            rows.append(bench_config(config, args.train_batch, args.infer_batch,
+                                     args.seconds, args.min_iterations))
         print(rows[-1], flush=True)
     info = {"command": " ".join(["python", "tools/bench_rec.py", *(argv if argv is not None
                                                                    else sys.argv[1:])]),

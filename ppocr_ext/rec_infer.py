@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from ppocr_ext.checkpoint import CheckpointError, load_weights
-from ppocr_ext.engine import infer_forward, load_engine
+from ppocr_ext.engine import fused_attention, infer_forward, load_engine
 from ppocr_ext.rec_config import ConfigError, check_config, load_config, parse_overrides
 from ppocr_ext.rec_train import config_arguments, setup_logging
 
@@ -212,8 +212,9 @@ def infer_main(argv: list[str] | None = None) -> InferResult:
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        result, csv_path, json_path = infer(args.config, parse_overrides(args.opt), args.out,
-                                            args.batch_size, args.bf16)
+        with fused_attention():
+            result, csv_path, json_path = infer(args.config, parse_overrides(args.opt),
+                                                args.out, args.batch_size, args.bf16)
     except (ConfigError, CheckpointError) as err:
         raise SystemExit(f"error: {err}") from err
     print(summary(result, csv_path, json_path))

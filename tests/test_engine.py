@@ -197,8 +197,10 @@ def test_fused_eval_attention_matches_the_engines(mixer):
     attention = Attention(64, num_heads=2, mixer=mixer, HW=[8, 64], local_k=[7, 11]).eval()
     x = torch.randn(2, 512, 64)
     with torch.no_grad():
-        fused = attention(x)
         engine_result = Attention.forward.engine_forward(attention, x)
-    assert torch.allclose(fused, engine_result, atol=1e-5)
-    attention.train()   # training runs the engine's code itself
-    assert torch.equal(attention(x), Attention.forward.engine_forward(attention, x))
+        assert torch.equal(attention(x), engine_result)   # off by default: the engine's
+        with engine.fused_attention():
+            assert torch.allclose(attention(x), engine_result, atol=1e-5)
+            attention.train()   # training always runs the engine's code
+            assert torch.equal(attention(x), Attention.forward.engine_forward(attention, x))
+        assert not engine._fused_attention
