@@ -1,13 +1,32 @@
-# The two set-up commands of the README: `make setup` then `make demo` / `make test`.
-# Every run is driven by a config under configs/; these targets only chain the tools.
+# The README's two set-up commands: `make setup && make demo` and `make setup && make test`.
+# Every run is driven by a config under configs/; these targets only chain the tools and
+# pass paths. Each step writes a file the next one depends on, so an interrupted
+# `make demo` resumes where it stopped.
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
 PIP         := $(VENV)/bin/pip
 # Fonts of the synthetic watermark (Latin sans faces incl. the Arial-metric Liberation
-# Sans whose I/l are pixel-identical at this size, and a CJK face for the 抖音号 prefix).
+# Sans, whose I/l nearly coincide at this size, and a CJK face for the 抖音号 prefix).
 FONT_PACKAGES := fonts-liberation fonts-dejavu-core fonts-freefont-ttf fonts-wqy-microhei
 
-.PHONY: setup fonts test demo
+# --- the demo: generate -> localise -> train -> read (override any of these) ----------
+DEMO_DATA    ?= data/demo
+DEMO_OUT     ?= output/demo
+DEMO_VIDEOS  ?= 1200
+DEMO_EPOCHS  ?= 6
+DEMO_SEED    ?= 0
+LOC_CONFIG   ?= configs/loc/ddt.yml
+REC_CONFIG   ?= configs/rec/svtr_tiny_cpu.yml
+LOC_OPTS      = data.root=$(DEMO_DATA) output.dir=$(DEMO_OUT)/loc \
+                model.checkpoint=$(DEMO_OUT)/loc/model/strip_ddt.pt \
+                psol.checkpoint=$(DEMO_OUT)/loc/model/psol.pt
+REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
+                Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
+                Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
+
+.PHONY: setup fonts test demo synth localize train-svtr read-demo show-loc \
+        bench bench-rec bench-loc bench-aug bench-onnx aug-gallery \
+        pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
 
 setup: fonts $(VENV)/.installed
 
@@ -33,3 +52,74 @@ $(VENV)/.installed: requirements.txt setup.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+demo: $(DEMO_OUT)/read/score.json show-loc
+	@echo "demo done: predictions in $(DEMO_OUT)/read/, pictures in $(DEMO_OUT)/*.png"
+
+synth: $(DEMO_DATA)/boxes.json
+$(DEMO_DATA)/boxes.json: | fonts $(VENV)/.installed
+	$(PY) tools/synth_frames.py --out $(DEMO_DATA) --videos $(DEMO_VIDEOS) --seed $(DEMO_SEED) \
+	  --workers 2 --overwrite
+
+localize: $(DEMO_OUT)/loc/summary.json
+$(DEMO_OUT)/loc/summary.json: $(DEMO_DATA)/boxes.json
+	$(PY) tools/localize.py -c $(LOC_CONFIG) -o $(LOC_OPTS)
+
+train-svtr: $(DEMO_OUT)/rec/best.pth
+$(DEMO_OUT)/rec/best.pth: $(DEMO_OUT)/loc/summary.json
+	$(PY) tools/train.py -c $(REC_CONFIG) -o $(REC_OPTS) \
+	  $$( [ -f $(DEMO_OUT)/rec/latest.pth ] && echo --resume )
+
+read-demo: $(DEMO_OUT)/read/score.json
+$(DEMO_OUT)/read/score.json: $(DEMO_OUT)/rec/best.pth
+	$(PY) tools/read_ids.py --frames $(DEMO_DATA)/test --labels $(DEMO_DATA)/test_labels.txt \
+	  --loc-config $(LOC_CONFIG) --loc-opt $(LOC_OPTS) \
+	  --model $(REC_CONFIG) $(DEMO_OUT)/rec/best.pth --out $(DEMO_OUT)/read --threads 2
+
+show-loc: $(DEMO_OUT)/loc/summary.json
+	$(PY) tools/show_loc.py -c $(LOC_CONFIG) -o $(LOC_OPTS) --split test --count 24 \
+	  --out $(DEMO_OUT)/loc_show.png
+
+clean-demo:
+	rm -rf $(DEMO_DATA) $(DEMO_OUT)
+
+# --- benchmarks: each writes bench/*.md + .json with the command that produced it -----
+bench: bench-loc bench-rec bench-aug
+
+bench-rec: $(VENV)/.installed
+	$(PY) tools/bench_rec.py
+
+bench-loc: $(DEMO_DATA)/boxes.json
+	$(PY) tools/bench_loc.py -c $(LOC_CONFIG) -o $(LOC_OPTS)
+
+bench-aug: $(VENV)/.installed
+	$(PY) tools/bench_aug.py
+
+aug-gallery: $(VENV)/.installed
+	$(PY) tools/aug_gallery.py --out bench/aug_gallery.png --n 6
+
+# --- beyond one model: pseudo-labels, ensembles, ONNX, self-/semi-supervised ----------
+REC_WEIGHTS ?= $(DEMO_OUT)/rec/best.pth
+pseudo-label: $(REC_WEIGHTS)
+	$(PY) tools/pseudo_label.py --model $(REC_CONFIG) $(REC_WEIGHTS) --crops $(DEMO_OUT)/loc/test \
+	  --out $(DEMO_OUT)/pseudo --val $(DEMO_OUT)/loc/val/low --merge-train $(DEMO_OUT)/loc/train \
+	  --length 8 15
+
+train-pseudo: pseudo-label
+	$(PY) tools/train.py -c configs/rec/svtr_tiny_cpu_pseudo.yml \
+	  -o Train.dataset.data_dir=$(DEMO_OUT)/pseudo/train_plus_pseudo \
+	  Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low Global.output_dir=$(DEMO_OUT)/rec_pseudo
+
+export-onnx: $(REC_WEIGHTS)
+	$(PY) tools/export_onnx.py -c $(REC_CONFIG) --weights $(REC_WEIGHTS) \
+	  --out $(dir $(REC_WEIGHTS))model.onnx --check-crops $(DEMO_OUT)/loc/val/low
+
+bench-onnx: export-onnx
+	$(PY) tools/bench_onnx.py -c $(REC_CONFIG) --weights $(REC_WEIGHTS) \
+	  --onnx $(dir $(REC_WEIGHTS))model.onnx --crops $(DEMO_OUT)/loc/val/low
+
+pretrain-dig: $(VENV)/.installed
+	$(PY) tools/pretrain_ssl.py -c configs/ssl/dig_tiny.yml
+
+train-semi: $(VENV)/.installed
+	$(PY) tools/train_semi.py -c configs/rec/svtr_tiny_cpu_semi.yml

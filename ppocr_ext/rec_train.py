@@ -13,6 +13,8 @@ import json
 import logging
 from pathlib import Path
 
+import torch
+
 from ppocr_ext.checkpoint import CheckpointError
 from ppocr_ext.engine import build_trainer, close_datasets
 from ppocr_ext.rec_config import (ConfigError, check_config, find_latest_checkpoint,
@@ -36,6 +38,15 @@ def setup_logging() -> None:
                         "%(message)s", datefmt="%Y/%m/%d %H:%M:%S")
 
 
+def set_threads(cfg: dict) -> None:
+    """Honour `Global.num_threads`. On a small CPU shared with loader workers, torch's
+    default of one OpenMP thread per core spin-waits against them: measured on 2 cores,
+    2 threads beside a busy process trained 8 img/s where 1 thread trained 64."""
+    threads = cfg["Global"].get("num_threads")
+    if threads:
+        torch.set_num_threads(int(threads))
+
+
 def train(config: str, overrides: list[str] = (), resume: bool = False) -> dict:
     """Train as configured; with `resume`, continue from `<output_dir>/latest.pth`.
     Returns the best evaluation metrics."""
@@ -43,6 +54,7 @@ def train(config: str, overrides: list[str] = (), resume: bool = False) -> dict:
     if resume:
         cfg["Global"]["checkpoints"] = find_latest_checkpoint(cfg["Global"]["output_dir"])
     check_config(cfg, "train")
+    set_threads(cfg)
     trainer = build_trainer(cfg, "train")
     try:
         trainer.train()

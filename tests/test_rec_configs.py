@@ -67,8 +67,17 @@ def test_stn_variant_rectifies_a_larger_input():
 
 def test_cpu_variant_inherits_the_model_and_runs_bf16():
     cpu, full = (load_config(CONFIGS / f"{n}.yml") for n in ("svtr_tiny_cpu", "svtr_tiny"))
-    assert cpu["Architecture"] == full["Architecture"]
-    assert cpu["Train"]["dataset"] == full["Train"]["dataset"]
+    # the same network at 16x256: the full recipe's 64 CTC positions on half the rows
+    cpu_encoder, full_encoder = cpu["Architecture"]["Encoder"], full["Architecture"]["Encoder"]
+    assert {k: v for k, v in cpu_encoder.items() if k != "img_size"} == \
+        {k: v for k, v in full_encoder.items() if k != "img_size"}
+    assert cpu_encoder["img_size"] == [16, 256] and cpu_encoder["out_char_num"] == 64
+    for section in ("Train", "Eval"):
+        resize = [op["SVTRResize"] for op in cpu[section]["dataset"]["transforms"]
+                  if "SVTRResize" in op]
+        assert resize == [{"image_shape": [3, 16, 256], "padding": False}]
+    assert cpu["Train"]["dataset"]["data_dir"] == full["Train"]["dataset"]["data_dir"]
+    assert cpu["Global"]["num_threads"] == 1
     glob = cpu["Global"]
     assert glob["use_amp"] is True and glob["cal_metric_during_train"] is False
     assert glob["device"] == "cpu" and glob["epoch_num"] < full["Global"]["epoch_num"]

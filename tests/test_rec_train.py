@@ -99,3 +99,17 @@ def test_resume_without_a_previous_run_is_a_clear_error(tmp_path):
     config = tiny_config(tmp_path, make_lmdb(tmp_path / "train", 16), None)
     with pytest.raises(SystemExit, match="no checkpoint to resume from.*latest.pth"):
         train_main(["-c", str(config), "--resume"])
+
+
+def test_num_threads_setting_is_honoured():
+    import torch
+
+    from ppocr_ext.rec_train import set_threads
+    before = torch.get_num_threads()
+    try:
+        set_threads({"Global": {"num_threads": 1}})
+        assert torch.get_num_threads() == 1
+        set_threads({"Global": {}})          # absent: left as it is
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
