@@ -83,20 +83,27 @@ class IdReader:
         readings: list[FrameReading] = []
         skipped: list[dict] = []
         with tqdm(total=len(paths), desc="read ids", unit="frame", disable=not progress) as bar:
-            for batch in _batches(paths, self.batch_size):
-                frames, names = [], []
-                for path in batch:
-                    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-                    if frame is None or frame.size == 0:
-                        LOG.warning("%s: cannot be decoded (empty or corrupt), skipped", path)
-                        skipped.append({"name": path.name, "reason": "cannot be decoded"})
-                        continue
-                    frames.append(frame)
-                    names.append(path.name)
+            for batch in batches(paths, self.batch_size):
+                frames, names = decode_frames(batch, skipped)
                 if frames:
                     readings.extend(self.read(frames, names))
                 bar.update(len(batch))
         return FolderReading(readings, skipped)
+
+
+def decode_frames(paths: Sequence[Path], skipped: list[dict]) -> tuple[list[np.ndarray], list[str]]:
+    """Decoded BGR frames and their names; an undecodable file is logged and appended to
+    `skipped` by name instead."""
+    frames, names = [], []
+    for path in paths:
+        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if frame is None or frame.size == 0:
+            LOG.warning("%s: cannot be decoded (empty or corrupt), skipped", path)
+            skipped.append({"name": path.name, "reason": "cannot be decoded"})
+            continue
+        frames.append(frame)
+        names.append(path.name)
+    return frames, names
 
 
 def list_frame_files(folder: str | Path) -> list[Path]:
@@ -116,7 +123,7 @@ def _bounding(rows) -> tuple[float, float, float, float]:
             max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def _batches(items: list, size: int) -> Iterator[list]:
+def batches(items: list, size: int) -> Iterator[list]:
     for first in range(0, len(items), size):
         yield items[first:first + size]
 

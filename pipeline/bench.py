@@ -1,0 +1,255 @@
+"""`make bench`: the numbers users ask for, each with the command that produced it.
+
+On the generator's test frames (low resolution, and the same videos at train
+resolution when given): case-sensitive exact match and normalised edit distance per
+frame, the ambiguity report (most frequent confusion pairs and the accuracy with them
+forgiven, so the ceiling is visible), truth among the k best, end-to-end frames/s with
+localisation and recognition timed apart, peak memory; the per-font glyph measurement;
+the training curve of the recogniser (validation accuracy vs wall minutes, from its
+train.log); pictures of the curve, the confusions and the failures.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import re
+import resource
+import shlex
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.read_ids import FrameReading, IdReader, batches, decode_frames, list_frame_files
+from pipeline.reports import load_truth, score
+from ppocr_ext.ctc_beam import ctc_kbest
+from ppocr_ext.glyph_ceiling import closest_pairs, coin_flip_ceiling, indistinguishable_groups, render_glyphs
+
+LOG_LINE = re.compile(r"^\[(?P<stamp>[\d/ :]+)\].*?(?P<what>cur metric|global_step: (?P<step>\d+))")
+ACC = re.compile(r"cur metric, acc: (?P<acc>[\d.]+)")
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+    import torch
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads()}
+
+
+def timed_read(reader: IdReader, folder: Path) -> tuple[list[FrameReading], dict]:
+    """Read a folder with the stages timed apart (decode, locate+crop, recognise, beam)."""
+    timing = {"decode": 0.0, "localise": 0.0, "recognise": 0.0, "beam_search": 0.0}
+    readings: list[FrameReading] = []
+    skipped: list[dict] = []
+    for batch in batches(list_frame_files(folder), reader.batch_size):
+        t0 = time.perf_counter()
+        frames, names = decode_frames(batch, skipped)
+        t1 = time.perf_counter()
+        if not frames:
+            continue
+        crops, located = reader.crops(frames)
+        t2 = time.perf_counter()
+        probs = reader.recognizer.posteriors(crops, batch_size=reader.batch_size)
+        t3 = time.perf_counter()
+        for name, loc, p in zip(names, located, probs):
+            kbest = ctc_kbest(p, reader.recognizer.charset, k=reader.k)
+            readings.append(FrameReading(name, kbest[0][0], kbest[0][1], [], loc.side, kbest))
+        t4 = time.perf_counter()
+        for key, dt in zip(timing, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            timing[key] += dt
+    total = sum(timing.values())
+    timing = {k: round(v, 2) for k, v in timing.items()}
+    timing.update(frames=len(readings), skipped=len(skipped), seconds=round(total, 2),
+                  frames_per_second=round(len(readings) / total, 1))
+    return readings, timing
+
+
+def training_curve(log_file: Path) -> list[dict]:
+    """[(minutes since the first step, step, val acc)] from an engine train.log."""
+    start, step, curve = None, 0, []
+    for line in log_file.read_text(encoding="utf-8", errors="replace").splitlines():
+        m = LOG_LINE.match(line)
+        if not m:
+            continue
+        stamp = datetime.strptime(m["stamp"].strip(), "%Y/%m/%d %H:%M:%S")
+        if m["step"]:
+            step = int(m["step"])
+            start = start or stamp
+        elif start is not None and (acc := ACC.search(line)):
+            curve.append({"minutes": round((stamp - start).total_seconds() / 60, 1),
+                          "step": step, "val_acc": float(acc["acc"])})
+    return curve
+
+
+def glyph_report(font_paths: dict[str, Path], size_px: int = 14) -> list[dict]:
+    """Per font: the closest glyph pairs after a 1/1.7 downscale and the coin-flip
+    ceiling if pairs within 8 grey levels could not be told apart."""
+    rows = []
+    for name, path in font_paths.items():
+        glyphs = render_glyphs(path, size_px=size_px)
+        groups = indistinguishable_groups(glyphs, tolerance=8)
+        rows.append({"font": name, "closest_pairs": closest_pairs(glyphs, 4),
+                     "groups_within_8": groups, "coin_flip_ceiling": round(coin_flip_ceiling(groups), 3)})
+    return rows
+
+
+def peak_memory_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def command_line() -> str:
+    return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+
+
+def plot_curve(curve: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot([c["minutes"] for c in curve], [c["val_acc"] for c in curve], marker="o")
+    ax.set_xlabel("training wall minutes (2 CPU cores)")
+    ax.set_ylabel("val exact match (low-res crops)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_confusions(confusions: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.barh([c["pair"] for c in confusions][::-1], [c["count"] for c in confusions][::-1])
+    ax.set_xlabel("substitutions on the test frames")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def failure_grid(readings: list[FrameReading], truth: dict[str, str], reader: IdReader,
+                 folder: Path, path: Path, count: int = 24) -> None:
+    """The ID crops of the first `count` misread frames, each with truth and reading."""
+    wrong = [r for r in readings if r.name in truth and r.text != truth[r.name]][:count]
+    if not wrong:
+        return
+    frames = [cv2.imread(str(folder / r.name)) for r in wrong]
+    crops, _ = reader.crops(frames)
+    tiles = []
+    for crop, r in zip(crops, wrong):
+        crop = cv2.resize(crop, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+        tile = np.zeros((crop.shape[0] + 30, 520, 3), np.uint8)
+        tile[:crop.shape[0], :min(520, crop.shape[1])] = crop[:, :520]
+        cv2.putText(tile, f"{truth[r.name]} -> {r.text}", (4, tile.shape[0] - 9),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        tiles.append(tile)
+    height = max(t.shape[0] for t in tiles)
+    tiles = [cv2.copyMakeBorder(t, 0, height - t.shape[0], 0, 0, cv2.BORDER_CONSTANT) for t in tiles]
+    rows = [np.hstack(tiles[i:i + 2] + [np.zeros_like(tiles[0])] * (2 - len(tiles[i:i + 2])))
+            for i in range(0, len(tiles), 2)]
+    cv2.imwrite(str(path), np.vstack(rows))
+
+
+def evaluate_set(reader: IdReader, frames: Path, labels: Path, k: int) -> tuple[dict, list, dict]:
+    truth = load_truth(labels, reader.recognizer.charset)
+    readings, timing = timed_read(reader, frames)
+    return score(readings, truth, k), readings, timing | {"truth": truth}
+
+
+def to_markdown(results: dict) -> str:
+    lines = ["# Benchmark", "", f"Command: `{results['command']}`  ",
+             f"Date: {results['date']}  ",
+             f"Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, "
+             f"torch {results['machine']['torch']} ({results['machine']['torch_threads']} threads)  ",
+             f"Models: localiser `{results['localiser']}`, recogniser `{results['recogniser']}`", ""]
+    lines += ["## Accuracy (frame level, case-sensitive)", "",
+              f"| frames | n | exact match | 1 - NED | truth in top {results['k']} | frames/s end to end | localise s | recognise s | beam s | peak MB |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    top_key = f"truth_in_top{results['k']}"
+    for name, s in results["sets"].items():
+        t = s["timing"]
+        lines.append(f"| {name} | {s['score']['n']} | {s['score']['exact_match']:.4f} | "
+                     f"{1 - s['score']['norm_edit_distance']:.4f} | {s['score'][top_key]:.4f} | "
+                     f"{t['frames_per_second']} | {t['localise']} | {t['recognise']} | {t['beam_search']} | {s['peak_memory_mb']} |")
+    for name, s in results["sets"].items():
+        lines += ["", f"## Ambiguity report: {name}", "", "| confusion | count |", "|---|---|"]
+        lines += [f"| {c['pair']} | {c['count']} |" for c in s["score"]["confusions"]]
+        lines += ["", "| forgiven (cumulative) | exact match |", "|---|---|"]
+        lines += [f"| {' '.join(f['forgiven'])} | {f['accuracy']:.4f} |"
+                  for f in s["score"]["forgiven_cumulative"]]
+    lines += ["", "## Glyphs per font (14 px, downscaled 1/1.7)", "",
+              "| font | closest pairs (max grey-level difference) | groups within 8 | coin-flip ceiling |",
+              "|---|---|---|---|"]
+    lines += [f"| {g['font']} | {', '.join(f'{p} ({d})' for p, d in g['closest_pairs'])} | "
+              f"{' '.join(g['groups_within_8']) or '-'} | {g['coin_flip_ceiling']} |" for g in results["glyphs"]]
+    if results.get("training_curve"):
+        lines += ["", "## Training curve (validation crops, low resolution)", "",
+                  "| wall minutes | step | val exact match |", "|---|---|---|"]
+        lines += [f"| {c['minutes']} | {c['step']} | {c['val_acc']:.4f} |" for c in results["training_curve"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    import argparse
+    import logging
+
+    import torch
+
+    from localization.config import load_config, parse_overrides
+    from localization.pipeline import build_locator
+    from ppocr_ext.posteriors import load_recognizer
+    from synth.fonts import DEFAULT_FONT_ROOT, LATIN_FACES
+
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--set", action="append", required=True, metavar="NAME=FRAMES:LABELS",
+                   help="a named folder of full frames and its label file (repeatable)")
+    p.add_argument("--loc-config", default="configs/loc/ddt.yml")
+    p.add_argument("--loc-opt", nargs="*", default=[])
+    p.add_argument("--model", nargs="+", required=True, metavar="PATH",
+                   help="CONFIG.yml WEIGHTS.pth, or MODEL.onnx")
+    p.add_argument("--train-log", help="the recogniser's train.log, for the training curve")
+    p.add_argument("--k", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default="bench/results", help="writes OUT.md, OUT.json and OUT_*.png")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    locator = build_locator(load_config(args.loc_config, parse_overrides(args.loc_opt)))
+    torch.set_num_threads(args.threads)
+    reader = IdReader(locator, load_recognizer(args.model), k=args.k)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results = {"command": command_line(), "date": datetime.now().isoformat(timespec="seconds"),
+               "machine": machine(), "k": args.k, "localiser": f"{args.loc_config} {' '.join(args.loc_opt)}",
+               "recogniser": " ".join(args.model), "sets": {}}
+    for spec in args.set:
+        name, _, paths = spec.partition("=")
+        frames, _, labels = paths.partition(":")
+        report, readings, timing = evaluate_set(reader, Path(frames), Path(labels), args.k)
+        truth = timing.pop("truth")
+        results["sets"][name] = {"frames": frames, "score": report, "timing": timing,
+                                 "peak_memory_mb": peak_memory_mb()}
+        failure_grid(readings, truth, reader, Path(frames), out.with_name(f"{out.name}_failures_{name}.png"))
+        plot_confusions(report["confusions"], out.with_name(f"{out.name}_confusions_{name}.png"))
+    results["glyphs"] = glyph_report({name: DEFAULT_FONT_ROOT / face.relative_path
+                                      for name, face in LATIN_FACES.items()})
+    if args.train_log:
+        results["training_curve"] = training_curve(Path(args.train_log))
+        if results["training_curve"]:
+            plot_curve(results["training_curve"], out.with_name(f"{out.name}_training_curve.png"))
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+    out.with_suffix(".md").write_text(to_markdown(results))
+    print(to_markdown(results))
+    return results

@@ -1,0 +1,43 @@
+"""The benchmark's own logic: training-curve parsing, timed stages, report rendering."""
+from pathlib import Path
+
+from localization.locator import Locator, Margins, WorkParams
+from pipeline.bench import evaluate_set, glyph_report, to_markdown, training_curve
+from pipeline.read_ids import IdReader
+from test_read_ids import ScriptedRecognizer, frames  # noqa: F401  (fixture)
+
+LOG = """[2026/11/23 10:00:00] openrec INFO: epoch: [1/6], global_step: 20, lr: 0.001, loss: 50.1
+[2026/11/23 10:02:30] openrec INFO: cur metric, acc: 0.0, norm_edit_dis: 0.1, fps: 100
+[2026/11/23 10:05:00] openrec INFO: epoch: [2/6], global_step: 600, lr: 0.001, loss: 12.3
+[2026/11/23 10:06:00] openrec INFO: cur metric, acc: 0.4563, norm_edit_dis: 0.8, fps: 100
+"""
+
+
+def test_training_curve_reads_eval_lines_with_minutes_and_step(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text(LOG)
+    assert training_curve(log) == [{"minutes": 2.5, "step": 20, "val_acc": 0.0},
+                                   {"minutes": 6.0, "step": 600, "val_acc": 0.4563}]
+
+
+def test_evaluate_set_times_every_stage_and_scores(frames, tmp_path):  # noqa: F811
+    folder, labels, ids = frames
+    reader = IdReader(Locator("direct", WorkParams(), Margins()), ScriptedRecognizer(ids), k=2)
+    report, readings, timing = evaluate_set(reader, folder, labels, k=2)
+    assert report["exact_match"] == 1.0 and report["truth_in_top2"] == 1.0
+    assert timing["frames"] == 3
+    assert set(timing) >= {"decode", "localise", "recognise", "beam_search", "frames_per_second"}
+    results = {"command": "python tools/bench.py", "date": "d", "k": 2, "localiser": "direct",
+               "recogniser": "scripted", "glyphs": [],
+               "machine": {"cpu": "cpu", "cores": 2, "torch": "2.13.0", "torch_threads": 1},
+               "sets": {"low": {"score": report, "timing": timing, "peak_memory_mb": 1.0}}}
+    text = to_markdown(results)
+    assert "Command: `python tools/bench.py`" in text
+    assert "| low | 3 | 1.0000 |" in text
+
+
+def test_glyph_report_names_each_font():
+    font = Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
+    (row,) = glyph_report({"liberation-sans": font}, size_px=10)
+    assert row["font"] == "liberation-sans"
+    assert row["closest_pairs"][0][0] == "I/l"
