@@ -1,0 +1,62 @@
+"""YAML configs with `-o key.sub=value` overrides, the same command-line shape as the
+recogniser tools, so one habit drives every run.
+
+Unknown override keys are an error (naming the key) rather than silently added: a typo
+in `-o ddt.margn=...` must not run a whole localisation with the default margin.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
+    """`["a.b=3", "c=[1, 2]"]` -> {"a.b": 3, "c": [1, 2]} with YAML-typed values."""
+    overrides = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"override {pair!r} is not of the form key=value")
+        key, value = pair.split("=", 1)
+        overrides[key.strip()] = yaml.safe_load(value)
+    return overrides
+
+
+def apply_overrides(config: dict, overrides: dict[str, Any]) -> dict:
+    """Set each dotted key in place; every key along the path must already exist."""
+    for dotted, value in overrides.items():
+        node = config
+        parts = dotted.split(".")
+        for depth, part in enumerate(parts):
+            if not isinstance(node, dict) or part not in node:
+                known = sorted(node) if isinstance(node, dict) else []
+                raise KeyError(f"unknown config key {'.'.join(parts[:depth + 1])!r} "
+                               f"(known here: {known})")
+            if depth == len(parts) - 1:
+                node[part] = value
+            else:
+                node = node[part]
+    return config
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict:
+    path = Path(path)
+    with open(path, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: expected a YAML mapping at the top level")
+    return apply_overrides(config, overrides or {})
+
+
+def argument_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("-c", "--config", required=True, help="YAML config under configs/loc/")
+    parser.add_argument("-o", "--opt", nargs="*", default=[],
+                        help="overrides such as data.root=DIR ddt.margin_y=0.01")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> dict:
+    return load_config(args.config, parse_overrides(args.opt))

@@ -1,0 +1,162 @@
+"""Localise whole folders and write the crops where recognition training reads them.
+
+Output of one run (`output.dir`):
+    boxes.json          {"train"|"test": {name: {"box" | "rows", "side", "score",
+                         "fallback", "frame_size"}}} in pixels of each frame file
+    train_high/{train,val}   crops of the train frames at their own resolution
+    train_low/{train,val}    the same boxes cut from the train frames shrunk by
+                             `output.train_downscale` (1.7: the test resolution), as the
+                             seed trained on
+    test                     crops of the test frames
+Train crops are split by video (`ppocr_ext.split`), so no background is on both sides.
+Labels (`<image>\\t<ID>`) are carried into the LMDBs. A split without a label file has no
+reading to carry: its crops go to `<split>_crops/` as image files instead.
+
+Frames are localised in one pass (boxes kept, crops not), then each database re-reads
+its frames to cut them: memory stays flat on challenge-sized folders, and every set of
+databases is published together only once complete (ppocr_ext.lmdb_writer).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from localization.frames import FrameRecord, downscale, read_frame, to_gray
+from localization.geometry import crop_rows, scale_rows
+from localization.locator import Localisation, Locator
+from ppocr_ext.lmdb_writer import fill_lmdb, replacing_dirs
+from ppocr_ext.split import split_by_video
+
+log = logging.getLogger(__name__)
+
+
+def box_entry(result: Localisation, width: int, height: int) -> dict:
+    entry = {"rows": [[[round(v, 2) for v in box] for box in row] for row in result.rows]}
+    if len(result.rows) == 1 and len(result.rows[0]) == 1:
+        entry = {"box": entry["rows"][0][0]}
+    entry.update(side=result.side, score=None if result.score is None else round(result.score, 3),
+                 fallback=result.fallback, frame_size=[width, height])
+    return entry
+
+
+def localise_records(locator: Locator, records: list[FrameRecord], batch_size: int,
+                     desc: str) -> dict[str, dict]:
+    """name -> box entry for every readable frame; unreadable ones are logged and left out."""
+    boxes: dict[str, dict] = {}
+    for start in tqdm(range(0, len(records), batch_size), desc=desc, unit="batch"):
+        batch, grays = [], []
+        for record in records[start:start + batch_size]:
+            gray = read_frame(record.path, gray=True)
+            if gray is not None:
+                batch.append(record)
+                grays.append(gray)
+        for record, gray, result in zip(batch, grays, locator.locate(grays)):
+            boxes[record.name] = box_entry(result, gray.shape[1], gray.shape[0])
+    return boxes
+
+
+def entry_rows(entry: dict) -> list:
+    return [[entry["box"]]] if "box" in entry else entry["rows"]
+
+
+def cut(record: FrameRecord, entry: dict, shrink: float, image_format: str) -> bytes | None:
+    """Encoded crop of one frame (optionally shrunk first), or None if it became unreadable."""
+    frame = read_frame(record.path)
+    if frame is None:
+        return None
+    rows = entry_rows(entry)
+    width, height = entry["frame_size"]
+    if (frame.shape[1], frame.shape[0]) != (width, height):
+        log.warning("skipping %s: it changed size since it was localised", record.path)
+        return None
+    if shrink != 1:
+        frame = downscale(frame, shrink)
+        rows = scale_rows(rows, frame.shape[1] / width, frame.shape[0] / height)
+    ok, encoded = cv2.imencode(image_format, crop_rows(frame, rows))
+    if not ok:
+        raise ValueError(f"cannot encode a crop of {record.path} as {image_format}")
+    return encoded.tobytes()
+
+
+def crop_samples(records: list[FrameRecord], boxes: dict, shrink: float,
+                 image_format: str) -> Iterator[tuple[str, bytes, str]]:
+    for record in records:
+        if record.name not in boxes:
+            continue
+        data = cut(record, boxes[record.name], shrink, image_format)
+        if data is not None:
+            yield record.name, data, record.label
+
+
+def write_crop_lmdbs(targets: dict[Path, list[FrameRecord]], boxes: dict, shrink: float,
+                     image_format: str) -> dict[str, int]:
+    """Fill several LMDBs, published together (a failure keeps the previous outputs)."""
+    paths = list(targets)
+    counts = {}
+    with replacing_dirs(paths) as stagings:
+        for path, staging in zip(paths, stagings):
+            records = [r for r in targets[path] if r.name in boxes]
+            counts[str(path)] = fill_lmdb(staging, crop_samples(records, boxes, shrink, image_format),
+                                          total=len(records), desc=f"writing {path}")
+    return counts
+
+
+def write_crop_files(folder: Path, records: list[FrameRecord], boxes: dict,
+                     image_format: str) -> int:
+    """Unlabeled frames: crops as `<frame stem><image_format>` files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for name, data, _ in tqdm(crop_samples(records, boxes, 1.0, image_format), total=len(records),
+                              desc=f"writing {folder}", unit="img"):
+        (folder / (Path(name).stem + image_format)).write_bytes(data)
+        count += 1
+    return count
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(payload, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def export_split(locator: Locator, split: str, records: list[FrameRecord], out_dir: Path,
+                 output: dict, batch_size: int) -> tuple[dict, dict[str, int]]:
+    """Localise one split's frames and write its crops; returns (boxes, counts)."""
+    boxes = localise_records(locator, records, batch_size, f"localising {split} frames")
+    skipped = len(records) - len(boxes)
+    if skipped:
+        log.warning("%s: %d unreadable frame(s) skipped (named above)", split, skipped)
+    image_format = output["image_format"]
+    labeled = bool(records) and all(r.label for r in records)
+    if not boxes:
+        return boxes, {}
+    if not labeled:
+        return boxes, {str(out_dir / f"{split}_crops"): write_crop_files(
+            out_dir / f"{split}_crops", records, boxes, image_format)}
+    if split == "test":
+        return boxes, write_crop_lmdbs({out_dir / "test": records}, boxes, 1.0, image_format)
+    kept = [r for r in records if r.name in boxes]
+    train_names, val_names = split_by_video([r.name for r in kept], output["val_fraction"],
+                                            output["split_seed"])
+    by_name = {r.name: r for r in kept}
+    counts = {}
+    for variant, shrink in (("train_high", 1.0), ("train_low", float(output["train_downscale"]))):
+        targets = {out_dir / variant / "train": [by_name[n] for n in train_names]}
+        if val_names:
+            targets[out_dir / variant / "val"] = [by_name[n] for n in val_names]
+        counts.update(write_crop_lmdbs(targets, boxes, shrink, image_format))
+    return boxes, counts
+
+
+def sides_summary(boxes: dict) -> dict:
+    sides = [entry.get("side") for entry in boxes.values()]
+    return {"frames": len(boxes), "top": sides.count("top"), "bottom": sides.count("bottom"),
+            "fallback": int(np.sum([entry.get("fallback", False) for entry in boxes.values()]))}

@@ -1,0 +1,64 @@
+"""Listing and reading frames: `<dir>/<video>_<frame>_.jpg` plus a `<image>\\t<ID>` file.
+
+Works on any user's folder of real frames: boxes are never read here, and a folder
+without a label file is accepted (every frame gets an empty label).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ppocr_ext.labels import LabelFileError, format_problems, load_dictionary, read_label_file
+from ppocr_ext.lmdb_writer import DEFAULT_DICT
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    name: str
+    label: str
+    path: Path
+
+
+def list_frames(image_dir: str | Path, label_file: str | Path | None = None,
+                dict_path: str | Path = DEFAULT_DICT) -> list[FrameRecord]:
+    """Frames named by the label file (in its order), or every image in the folder when
+    there is no label file. Label rows are checked like the LMDB writer checks them
+    (ppocr_ext.labels); one error lists every bad `file:line` before anything runs."""
+    image_dir = Path(image_dir)
+    if not image_dir.is_dir():
+        raise FileNotFoundError(f"frame folder {image_dir} does not exist")
+    if label_file is not None and Path(label_file).is_file():
+        entries, problems = read_label_file(label_file, load_dictionary(dict_path))
+        if problems:
+            raise LabelFileError(format_problems(f"{label_file}: fix these rows", problems))
+        return [FrameRecord(e.name, e.label, image_dir / e.name) for e in entries]
+    names = sorted(p.name for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return [FrameRecord(name, "", image_dir / name) for name in names]
+
+
+def read_frame(path: Path, gray: bool = False) -> np.ndarray | None:
+    """Decoded frame, or None (logged with its name) when the file is missing or corrupt."""
+    flag = cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR
+    image = cv2.imread(str(path), flag)
+    if image is None or image.size == 0:
+        log.warning("skipping unreadable frame %s", path)
+        return None
+    return image
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def downscale(image: np.ndarray, factor: float) -> np.ndarray:
+    """Shrink by `factor` (1.7 = the test resolution of the challenge)."""
+    h, w = image.shape[:2]
+    size = (max(1, round(w / factor)), max(1, round(h / factor)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

@@ -1,0 +1,141 @@
+"""Boxes, strips and crops in frame pixel coordinates.
+
+A localisation result is a list of ROWS of boxes: the crop is each row's boxes joined
+left to right, rows joined top to bottom. Direct cropping needs that shape (top and
+bottom bands; in landscape four corners), a learned box is the one-row, one-box case.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+Box = tuple[float, float, float, float]          # x0, y0, x1, y1 (x1, y1 exclusive)
+Rows = list[list[Box]]
+
+
+def is_landscape(width: int, height: int) -> bool:
+    return width > height
+
+
+def direct_crop_rows(width: int, height: int) -> Rows:
+    """The seed's first scheme: portrait top and bottom 1/10; landscape top and bottom
+    1/5, each only its left and right 2/5 (the ID is never centred)."""
+    if is_landscape(width, height):
+        band = int(height / 5)
+        left, right = int(width / 5 * 2), int(width / 5 * 3)
+        return [[(0, 0, left, band), (right, 0, width, band)],
+                [(0, height - band, left, height), (right, height - band, width, height)]]
+    band = int(height / 10)
+    return [[(0, 0, width, band)], [(0, height - band, width, height)]]
+
+
+def work_size(width: int, height: int, strips: int, strip_height: int,
+              width_multiple: int) -> tuple[int, int]:
+    """Working resolution: height = strips * strip_height (every strip exactly
+    `strip_height` rows), width scaled alike and rounded to `width_multiple` so the
+    stride-4 feature map tiles it."""
+    work_h = strips * strip_height
+    work_w = max(width_multiple, math.floor(width * work_h / height / width_multiple + 0.5) * width_multiple)
+    return work_w, work_h
+
+
+def to_work(gray: np.ndarray, strips: int, strip_height: int, width_multiple: int) -> np.ndarray:
+    work_w, work_h = work_size(gray.shape[1], gray.shape[0], strips, strip_height, width_multiple)
+    return cv2.resize(gray, (work_w, work_h), interpolation=cv2.INTER_AREA)
+
+
+def strip_rows(index: int, strip_height: int) -> slice:
+    """Rows of strip `index` (0-based) in a working-resolution frame."""
+    return slice(index * strip_height, (index + 1) * strip_height)
+
+
+def stitch_strips(work: np.ndarray, first: int, second: int, strip_height: int) -> np.ndarray:
+    return np.concatenate([work[strip_rows(first, strip_height)],
+                           work[strip_rows(second, strip_height)]], axis=0)
+
+
+def pad_box(box: Box, margin_x: float, margin_y: float, width: int, height: int) -> Box:
+    """Grow by margins given as fractions of the frame's SHORT side (the watermark is
+    scaled with the video's width, i.e. the short side, in both orientations), clipped
+    to the frame."""
+    short = min(width, height)
+    mx, my = margin_x * short, margin_y * short
+    x0, y0, x1, y1 = box
+    return (max(0.0, x0 - mx), max(0.0, y0 - my), min(float(width), x1 + mx),
+            min(float(height), y1 + my))
+
+
+def integer_box(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
+    """Round outwards (never cut into the box), clipped, at least one pixel."""
+    x0 = min(max(0, math.floor(box[0])), width - 1)
+    y0 = min(max(0, math.floor(box[1])), height - 1)
+    x1 = max(x0 + 1, min(width, math.ceil(box[2])))
+    y1 = max(y0 + 1, min(height, math.ceil(box[3])))
+    return x0, y0, x1, y1
+
+
+def scale_rows(rows: Rows, factor_x: float, factor_y: float) -> Rows:
+    return [[(b[0] * factor_x, b[1] * factor_y, b[2] * factor_x, b[3] * factor_y) for b in row]
+            for row in rows]
+
+
+def crop_rows(image: np.ndarray, rows: Rows) -> np.ndarray:
+    """Cut every box and stitch: row boxes side by side (heights aligned to the row's
+    tallest by bottom padding), rows stacked (widths aligned by right padding)."""
+    height, width = image.shape[:2]
+    stitched_rows = []
+    for row in rows:
+        pieces = []
+        for box in row:
+            x0, y0, x1, y1 = integer_box(box, width, height)
+            pieces.append(image[y0:y1, x0:x1])
+        tallest = max(p.shape[0] for p in pieces)
+        pieces = [_pad_to(p, tallest, p.shape[1]) for p in pieces]
+        stitched_rows.append(np.concatenate(pieces, axis=1))
+    widest = max(r.shape[1] for r in stitched_rows)
+    return np.concatenate([_pad_to(r, r.shape[0], widest) for r in stitched_rows], axis=0)
+
+
+def _pad_to(piece: np.ndarray, height: int, width: int) -> np.ndarray:
+    if piece.shape[:2] == (height, width):
+        return piece
+    pad = [(0, height - piece.shape[0]), (0, width - piece.shape[1])] + [(0, 0)] * (piece.ndim - 2)
+    return np.pad(piece, pad, mode="edge")
+
+
+def rows_area(rows: Rows, width: int, height: int) -> int:
+    """Pixels actually cropped (integer boxes), for the crop-area share."""
+    total = 0
+    for row in rows:
+        for box in row:
+            x0, y0, x1, y1 = integer_box(box, width, height)
+            total += (x1 - x0) * (y1 - y0)
+    return total
+
+
+def box_inside(inner: Box, outer: tuple[int, int, int, int], tolerance: float = 0.0) -> bool:
+    return (inner[0] >= outer[0] - tolerance and inner[1] >= outer[1] - tolerance
+            and inner[2] <= outer[2] + tolerance and inner[3] <= outer[3] + tolerance)
+
+
+def hit(truth: Box, rows: Rows, width: int, height: int, tolerance: float = 0.0) -> bool:
+    """The whole watermark lies inside ONE cropped box (a watermark cut in two by the
+    stitching would not be readable)."""
+    return any(box_inside(truth, integer_box(b, width, height), tolerance)
+               for row in rows for b in row)
+
+
+def iou(truth: Box, rows: Rows, width: int, height: int) -> float:
+    """IoU of the watermark box with the union of the (disjoint) cropped boxes."""
+    inter = 0.0
+    for row in rows:
+        for box in row:
+            x0, y0, x1, y1 = integer_box(box, width, height)
+            iw = min(x1, truth[2]) - max(x0, truth[0])
+            ih = min(y1, truth[3]) - max(y0, truth[1])
+            inter += max(0.0, iw) * max(0.0, ih)
+    truth_area = (truth[2] - truth[0]) * (truth[3] - truth[1])
+    union = truth_area + rows_area(rows, width, height) - inter
+    return inter / union if union > 0 else 0.0

@@ -1,0 +1,209 @@
+"""Inference: frames -> crop boxes, by direct cropping, strip classifier + DDT, or PSOL.
+
+How the top/bottom decision and DDT combine (`ddt.decision`):
+- "classifier" (default): the seed's test-time rule. Strip 1 and strip N are each
+  stitched with a middle strip and scored; the higher score picks the side. DDT's
+  heatmap is read only over the chosen edge strip (in the same forward pass: the pair's
+  descriptor map is what the classifier pooled), and its largest positive blob is the box.
+- "ddt": the seed's released code path. DDT runs on the stitched strip 1 + strip N
+  pair; the largest positive blob anywhere in it decides the side and the box. One
+  forward pass instead of two.
+PSOL keeps the classifier's decision and replaces the heatmap by a box regressor trained
+on DDT's pseudo-boxes. Boxes are mapped back to ORIGINAL frame pixels and padded by a
+margin there, so the crop is taken from the full-quality frame.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from localization.ddt import DDTProjection, largest_component_box
+from localization.geometry import Box, Rows, direct_crop_rows, pad_box, stitch_strips, to_work
+from localization.model import BoxRegressor, StripClassifier, normalise
+
+METHODS = ("direct", "ddt", "psol")
+DECISIONS = ("classifier", "ddt")
+
+
+@dataclass(frozen=True)
+class WorkParams:
+    """The working resolution every learned method sees."""
+    strips: int = 10
+    strip_height: int = 32
+    width_multiple: int = 8
+
+    def work(self, gray: np.ndarray) -> np.ndarray:
+        return to_work(gray, self.strips, self.strip_height, self.width_multiple)
+
+
+@dataclass
+class Localisation:
+    rows: Rows                       # crop boxes in frame pixels (see geometry.py)
+    side: str | None = None          # "top" or "bottom" for learned methods
+    score: float | None = None       # classifier logit(top pair) - logit(bottom pair)
+    fallback: bool = False           # no positive blob: the whole edge strip was kept
+    raw_box: Box | None = None       # the unpadded box in frame pixels
+
+
+@dataclass
+class Margins:
+    x: float = 0.04                  # fractions of the frame's short side, see geometry.pad_box
+    y: float = 0.02
+
+
+@dataclass(frozen=True)
+class Band:
+    """Where a box may lie: rows [start, stop) of a stitched pair, which show the frame's
+    working rows from `work_row` on (the pair is contiguous there)."""
+    start: int
+    stop: int
+    work_row: int
+
+
+class Locator:
+    def __init__(self, method: str, work: WorkParams, margins: Margins,
+                 classifier: StripClassifier | None = None,
+                 projection: DDTProjection | None = None,
+                 regressor: BoxRegressor | None = None, decision: str = "classifier",
+                 partner_strips: tuple[int, int] = (2, 9), threshold: float = 0.0,
+                 join_gap: float = 0.0, bf16: bool = False):
+        if method not in METHODS:
+            raise ValueError(f"unknown localisation method {method!r}; choose from {METHODS}")
+        if decision not in DECISIONS:
+            raise ValueError(f"unknown ddt.decision {decision!r}; choose from {DECISIONS}")
+        if method != "direct" and (classifier is None or projection is None):
+            raise ValueError(f"method {method!r} needs a trained classifier and DDT projection")
+        if method == "psol" and regressor is None:
+            raise ValueError("method 'psol' needs a trained box regressor")
+        if any(not 2 <= p <= work.strips - 1 for p in partner_strips):
+            raise ValueError(f"ddt.partner_strips {partner_strips} must be strips 2..{work.strips - 1}")
+        self.method, self.work, self.margins = method, work, margins
+        self.classifier, self.projection, self.regressor = classifier, projection, regressor
+        self.decision, self.threshold, self.bf16 = decision, threshold, bf16
+        self.partners = (partner_strips[0] - 1, partner_strips[1] - 1)
+        self.join = round(join_gap * work.strip_height)
+        for net in (classifier, regressor):
+            if net is not None:
+                net.eval()
+
+    def locate(self, grays: list[np.ndarray]) -> list[Localisation]:
+        """Gray frames (any sizes) -> one Localisation each, in order."""
+        if self.method == "direct":
+            return [Localisation(direct_crop_rows(g.shape[1], g.shape[0])) for g in grays]
+        works = [self.work.work(g) for g in grays]
+        groups = defaultdict(list)
+        for index, work in enumerate(works):
+            groups[work.shape].append(index)
+        results: list[Localisation | None] = [None] * len(grays)
+        for indexes in groups.values():
+            stack = np.stack([works[i] for i in indexes])
+            sizes = [(grays[i].shape[1], grays[i].shape[0]) for i in indexes]
+            located = (self._by_edge_pair(stack, sizes) if self.decision == "ddt" and self.method == "ddt"
+                       else self._by_classifier(stack, sizes))
+            for index, result in zip(indexes, located):
+                results[index] = result
+        return results
+
+    def side_bands(self) -> tuple[Band, Band]:
+        """The top and bottom search bands of the classifier decision. With a partner
+        strip next to its edge strip (2 and N-1, the default) the pair IS the frame's
+        top or bottom 2/N, so a watermark straddling the strip border stays whole."""
+        sh, last = self.work.strip_height, self.work.strips - 1
+        top_partner, bottom_partner = self.partners
+        top = Band(0, 2 * sh, 0) if top_partner == 1 else Band(0, sh, 0)
+        bottom = (Band(0, 2 * sh, (last - 1) * sh) if bottom_partner == last - 1
+                  else Band(sh, 2 * sh, last * sh))
+        return top, bottom
+
+    # -- one batch of equally sized working frames ------------------------------------
+    def _features(self, pairs: np.ndarray) -> torch.Tensor:
+        images = normalise(torch.from_numpy(pairs)).contiguous(memory_format=torch.channels_last)
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else nullcontext()
+        with torch.inference_mode(), autocast:
+            return self.classifier.features(images).float()
+
+    def _blob(self, heat: np.ndarray, band: Band, width: int) -> Box | None:
+        stride = StripClassifier.STRIDE
+        rows = heat[band.start // stride:band.stop // stride]
+        return largest_component_box(rows, band.stop - band.start, width, self.threshold, self.join)
+
+    def _by_classifier(self, works: np.ndarray, sizes) -> list[Localisation]:
+        sh, last = self.work.strip_height, self.work.strips - 1
+        top_partner, bottom_partner = self.partners
+        top_pairs = np.stack([stitch_strips(w, 0, top_partner, sh) for w in works])
+        bottom_pairs = np.stack([stitch_strips(w, bottom_partner, last, sh) for w in works])
+        pairs = np.concatenate([top_pairs, bottom_pairs])
+        features = self._features(pairs)
+        with torch.inference_mode():
+            logits = self.classifier.score(features).numpy()
+        n, width = len(works), works.shape[2]
+        margin = logits[:n] - logits[n:]
+        is_top = margin >= 0
+        chosen = [k if is_top[k] else n + k for k in range(n)]
+        bands = [self.side_bands()[0 if top else 1] for top in is_top]
+        if self.method == "psol":
+            boxes = self._regress(np.stack([pairs[c, b.start:b.stop] for c, b in zip(chosen, bands)]))
+        else:
+            maps = self.projection.heatmap(features[chosen])
+            boxes = [self._blob(heat, band, width) for heat, band in zip(maps, bands)]
+        results = []
+        for k in range(n):
+            result = self._finish(boxes[k], bands[k], sizes[k], width)
+            result.side, result.score = ("top" if is_top[k] else "bottom"), float(margin[k])
+            results.append(result)
+        return results
+
+    def _by_edge_pair(self, works: np.ndarray, sizes) -> list[Localisation]:
+        """The seed's code path: one pass over strip 1 stitched with strip N; the largest
+        blob anywhere decides the side, then it is clipped to that strip."""
+        sh, last = self.work.strip_height, self.work.strips - 1
+        pairs = np.stack([stitch_strips(w, 0, last, sh) for w in works])
+        maps = self.projection.heatmap(self._features(pairs))
+        width = works.shape[2]
+        results = []
+        for k, heat in enumerate(maps):
+            box = self._blob(heat, Band(0, 2 * sh, 0), width)
+            top = box is None or (box[1] + box[3]) / 2 < sh
+            band = Band(0, sh, 0) if top else Band(sh, 2 * sh, last * sh)
+            if box is not None:
+                box = (box[0], max(0.0, box[1] - band.start), box[2],
+                       min(float(sh), box[3] - band.start))
+            result = self._finish(box, band, sizes[k], width)
+            result.side = "top" if top else "bottom"
+            results.append(result)
+        return results
+
+    def frame_heatmap(self, gray: np.ndarray) -> np.ndarray:
+        """DDT heatmap over the WHOLE frame (all strips in one pass), upsampled to the
+        frame size: for looking at what the component responds to, not for deciding."""
+        work = self.work.work(gray)
+        heat = self.projection.heatmap(self._features(work[None]))[0]
+        return cv2.resize(heat, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+    def _regress(self, bands: np.ndarray) -> list[Box]:
+        images = normalise(torch.from_numpy(bands)).contiguous(memory_format=torch.channels_last)
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else nullcontext()
+        with torch.inference_mode(), autocast:
+            fractions = self.regressor(images).float().numpy()
+        height, width = bands.shape[1], bands.shape[2]
+        return [(min(f[0], f[2]) * width, min(f[1], f[3]) * height,
+                 max(f[0], f[2]) * width, max(f[1], f[3]) * height) for f in fractions]
+
+    def _finish(self, band_box: Box | None, band: Band, size: tuple[int, int],
+                work_width: int) -> Localisation:
+        """Band pixels -> frame pixels, then pad in the frame."""
+        width, height = size
+        fallback = band_box is None
+        if fallback:
+            band_box = (0.0, 0.0, float(work_width), float(band.stop - band.start))
+        fx = width / work_width
+        fy = height / (self.work.strips * self.work.strip_height)
+        top = band.work_row
+        raw = (band_box[0] * fx, (top + band_box[1]) * fy, band_box[2] * fx, (top + band_box[3]) * fy)
+        padded = raw if fallback else pad_box(raw, self.margins.x, self.margins.y, width, height)
+        return Localisation([[padded]], fallback=fallback, raw_box=raw)

@@ -1,0 +1,80 @@
+"""Small VGG-like networks trained from scratch (plain torch, no pre-trained weights).
+
+`StripClassifier` answers the only question the weak labels can ask: "does this
+stitched pair of strips contain the watermark?". Its last convolution (stride 4) is the
+descriptor map DDT projects. Global MAX pooling, not average: the watermark covers a
+few percent of a pair, and a presence question should not be diluted by the rest.
+
+`BoxRegressor` is PSOL's localisation network: trained on DDT's pseudo-boxes, it maps
+a band (the edge strip the classifier chose) to one box.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int) -> list[nn.Module]:
+    return [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+
+
+def vgg_features(channels: tuple[int, int, int]) -> nn.Sequential:
+    """conv-pool-conv-conv-pool-conv-conv: stride 4, receptive field ~30 px, i.e. a few
+    glyphs of a 7-px-high watermark at the working resolution."""
+    c1, c2, c3 = channels
+    return nn.Sequential(
+        *_conv_bn_relu(1, c1), nn.MaxPool2d(2),
+        *_conv_bn_relu(c1, c2), *_conv_bn_relu(c2, c2), nn.MaxPool2d(2),
+        *_conv_bn_relu(c2, c3), *_conv_bn_relu(c3, c3))
+
+
+def normalise(gray_uint8: torch.Tensor, floor: float = 8.0) -> torch.Tensor:
+    """uint8 (B, H, W) -> float (B, 1, H, W), each image standardised on its own.
+
+    The watermark is defined by LOCAL contrast (white ink, dark edge) whatever the
+    scene's brightness; standardising each pair removes the scene's level and spread,
+    which made a tiny training run learn the side several times more reliably than a
+    fixed [0, 255] scaling did. `floor` keeps a flat strip from amplifying its noise."""
+    images = gray_uint8.float().unsqueeze(1)
+    mean = images.mean(dim=(2, 3), keepdim=True)
+    spread = images.std(dim=(2, 3), keepdim=True) + floor
+    return (images - mean) / spread
+
+
+class StripClassifier(nn.Module):
+    STRIDE = 4
+
+    def __init__(self, channels: tuple[int, int, int] = (16, 32, 64)):
+        super().__init__()
+        self.channels = tuple(channels)
+        self.features = vgg_features(self.channels)
+        self.head = nn.Linear(self.channels[-1], 1)
+
+    def score(self, features: torch.Tensor) -> torch.Tensor:
+        """Logit of "watermark present" from a descriptor map (B, C, h, w)."""
+        return self.head(features.amax(dim=(2, 3))).squeeze(1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.score(self.features(images))
+
+
+class BoxRegressor(nn.Module):
+    """Band (B, 1, H, W) -> box (B, 4) as (x0, y0, x1, y1) fractions of the band.
+
+    Adaptive pooling to a fixed grid keeps where things are (a global pool would not)
+    while accepting the different band widths of portrait and landscape frames."""
+
+    def __init__(self, channels: tuple[int, int, int] = (16, 32, 64),
+                 grid: tuple[int, int] = (4, 24), hidden: int = 128):
+        super().__init__()
+        self.channels, self.grid, self.hidden = tuple(channels), tuple(grid), hidden
+        self.features = vgg_features(self.channels)
+        self.reduce = nn.Conv2d(self.channels[-1], 16, 1)
+        self.pool = nn.AdaptiveAvgPool2d(self.grid)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(16 * grid[0] * grid[1], hidden),
+                                  nn.ReLU(inplace=True), nn.Linear(hidden, 4))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        raw = self.head(self.pool(torch.relu(self.reduce(self.features(images)))))
+        return torch.sigmoid(raw)

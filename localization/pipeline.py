@@ -1,0 +1,83 @@
+"""Config -> ready Locator, training only what is missing (resumable).
+
+A trained classifier + DDT projection (`model.checkpoint`) or PSOL regressor
+(`psol.checkpoint`) found on disk is reused, not retrained, unless `train.force` /
+`psol.force` is set. Train frames are decoded only when something has to be fitted.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from localization.frames import list_frames
+from localization.locator import Locator, WorkParams
+from localization.training import (WorkSet, fit_projection, load_classifier, load_regressor,
+                                   load_work_set, margins_from, pseudo_boxes, save_classifier,
+                                   save_regressor, train_classifier, train_regressor)
+
+log = logging.getLogger(__name__)
+
+
+def work_params(config: dict) -> WorkParams:
+    return WorkParams(**config["work"])
+
+
+def data_path(config: dict, key: str) -> Path:
+    return Path(config["data"]["root"]) / config["data"][key]
+
+
+def _work_set(config: dict, cache: dict) -> WorkSet:
+    if "work_set" not in cache:
+        train = config["train"]
+        records = list_frames(data_path(config, "train_dir"), data_path(config, "train_labels"))
+        cache["work_set"] = load_work_set(records, work_params(config), train["low_res_factor"],
+                                          tuple(train["low_res_jpeg"]), train["max_frames"],
+                                          train["seed"])
+    return cache["work_set"]
+
+
+def build_locator(config: dict, method: str | None = None, decision: str | None = None) -> Locator:
+    """The Locator for `method` (default: config's), fitting and saving what is missing."""
+    method = method or config["method"]
+    work, ddt = work_params(config), config["ddt"]
+    margins = margins_from(config)
+    if method == "direct":
+        return Locator("direct", work, margins)
+    torch.set_num_threads(int(config["train"]["threads"]))
+    cache: dict = {}
+    train, model_cfg = config["train"], config["model"]
+    checkpoint = Path(model_cfg["checkpoint"])
+    if checkpoint.is_file() and not train["force"]:
+        log.info("reusing strip classifier + DDT projection from %s", checkpoint)
+        classifier, projection = load_classifier(checkpoint, work)
+    else:
+        work_set = _work_set(config, cache)
+        classifier = train_classifier(work_set, work, model_cfg["channels"], train["steps"],
+                                      train["batch_size"], train["lr"], train["seed"], train["bf16"])
+        projection = fit_projection(classifier, work_set, work, train["batch_size"],
+                                    ddt["orient_pairs"], train["seed"])
+        save_classifier(checkpoint, classifier, projection, work)
+        log.info("saved strip classifier + DDT projection to %s", checkpoint)
+    common = dict(classifier=classifier, projection=projection,
+                  partner_strips=tuple(ddt["partner_strips"]), threshold=ddt["threshold"],
+                  join_gap=ddt["join_gap"],
+                  bf16=config["inference"]["bf16"])
+    regressor = None
+    if method == "psol":
+        psol = config["psol"]
+        psol_checkpoint = Path(psol["checkpoint"])
+        if psol_checkpoint.is_file() and not psol["force"]:
+            log.info("reusing PSOL box regressor from %s", psol_checkpoint)
+            regressor = load_regressor(psol_checkpoint, work)
+        else:
+            teacher = Locator("ddt", work, margins, decision="classifier", **common)
+            targets = pseudo_boxes(teacher, _work_set(config, cache))
+            regressor = train_regressor(targets, model_cfg["channels"], psol["steps"],
+                                        psol["batch_size"], psol["lr"], train["seed"], train["bf16"])
+            save_regressor(psol_checkpoint, regressor, work)
+            log.info("saved PSOL box regressor to %s", psol_checkpoint)
+    torch.set_num_threads(int(config["inference"]["threads"]))
+    return Locator(method, work, margins, regressor=regressor,
+                   decision=decision or ddt["decision"], **common)

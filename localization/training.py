@@ -1,0 +1,256 @@
+"""Fitting the learned localisers from image-level facts only, and their checkpoints.
+
+The only supervision: "the watermark is in strip 1 or strip N, never in strips 2..N-1".
+Positives stitch strip 1 with strip N, negatives two random middle strips. Boxes are
+never read here. Every train frame is seen at its own resolution and, like the seed's
+`train_crop_low`, shrunk by the test factor (1/1.7) with JPEG loss, so the classifier
+and the PCA also fit the low-resolution test domain.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from localization.ddt import DDTProjection, DescriptorStats
+from localization.frames import FrameRecord, downscale, read_frame
+from localization.geometry import stitch_strips
+from localization.locator import Locator, Margins, WorkParams
+from localization.model import BoxRegressor, StripClassifier, normalise
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkSet:
+    """Working-resolution train frames, bucketed by shape so a batch stacks:
+    shape -> uint8 array (frames, 2 versions [train res, low res], H, W)."""
+    buckets: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return sum(len(b) for b in self.buckets.values())
+
+    def pick_bucket(self, rng: np.random.Generator) -> np.ndarray:
+        arrays = list(self.buckets.values())
+        sizes = np.array([len(a) for a in arrays], float)
+        return arrays[rng.choice(len(arrays), p=sizes / sizes.sum())]
+
+
+def low_res_version(gray: np.ndarray, factor: float, jpeg_quality: int) -> np.ndarray:
+    small = downscale(gray, factor)
+    ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+    return cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE) if ok else small
+
+
+def load_work_set(records: list[FrameRecord], work: WorkParams, low_res_factor: float,
+                  jpeg_range: tuple[int, int], max_frames: int, seed: int) -> WorkSet:
+    rng = np.random.default_rng(seed)
+    if max_frames and len(records) > max_frames:
+        records = [records[i] for i in sorted(rng.choice(len(records), max_frames, replace=False))]
+    lists: dict[tuple[int, int], list[np.ndarray]] = {}
+    for record in tqdm(records, desc="loading train frames", unit="frame"):
+        gray = read_frame(record.path, gray=True)
+        if gray is None:
+            continue
+        low = low_res_version(gray, low_res_factor, rng.integers(jpeg_range[0], jpeg_range[1] + 1))
+        high_work = work.work(gray)
+        # same working shape as the train-res version (width rounding may differ)
+        low_work = cv2.resize(low, high_work.shape[::-1], interpolation=cv2.INTER_AREA)
+        lists.setdefault(high_work.shape, []).append(np.stack([high_work, low_work]))
+    if not lists:
+        raise ValueError("no readable train frames to fit the localiser on")
+    return WorkSet({shape: np.stack(items) for shape, items in lists.items()})
+
+
+def sample_pairs(frames: np.ndarray, count: int, work: WorkParams, rng: np.random.Generator):
+    """Half positives (strip 1 over strip N), half negatives (two middle strips, upper
+    one on top), each from a random frame in a random version."""
+    sh, last = work.strip_height, work.strips - 1
+    labels = (np.arange(count) < count // 2).astype(np.float32)
+    pairs = []
+    for label in labels:
+        frame = frames[rng.integers(len(frames)), rng.integers(2)]
+        if label:
+            first, second = 0, last
+        else:
+            first, second = sorted(rng.choice(np.arange(1, last), 2, replace=False))
+        pairs.append(stitch_strips(frame, first, second, sh))
+    return np.stack(pairs), labels
+
+
+def _cosine_lr(optimizer, base_lr: float, step: int, steps: int, warmup: int) -> None:
+    lr = base_lr * (step + 1) / warmup if step < warmup else \
+        base_lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def _autocast(bf16: bool):
+    """bf16 autocast halves the step time on CPUs with avx512_bf16; off means fp32."""
+    return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
+
+
+def train_classifier(work_set: WorkSet, work: WorkParams, channels, steps: int,
+                     batch_size: int, lr: float, seed: int, bf16: bool) -> StripClassifier:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = StripClassifier(tuple(channels))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    loss_fn = nn.BCEWithLogitsLoss()
+    model.train()
+    progress = tqdm(range(steps), desc="strip classifier", unit="step")
+    running_loss, running_acc = None, None
+    for step in progress:
+        _cosine_lr(optimizer, lr, step, steps, warmup=max(1, steps // 20))
+        pairs, labels = sample_pairs(work_set.pick_bucket(rng), batch_size, work, rng)
+        with _autocast(bf16):
+            logits = model(normalise(torch.from_numpy(pairs))).float()
+        target = torch.from_numpy(labels)
+        loss = loss_fn(logits, target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        acc = ((logits > 0).float() == target).float().mean().item()
+        running_loss = loss.item() if running_loss is None else 0.9 * running_loss + 0.1 * loss.item()
+        running_acc = acc if running_acc is None else 0.9 * running_acc + 0.1 * acc
+        progress.set_postfix(loss=f"{running_loss:.3f}", acc=f"{running_acc:.3f}")
+    model.eval()
+    return model
+
+
+def _features(model: StripClassifier, pairs: np.ndarray) -> torch.Tensor:
+    with torch.inference_mode():
+        return model.features(normalise(torch.from_numpy(pairs)))
+
+
+def fit_projection(model: StripClassifier, work_set: WorkSet, work: WorkParams,
+                   batch_size: int, orient_pairs: int, seed: int) -> DDTProjection:
+    """PCA over every descriptor location of every positive pair (both versions), then
+    the sign fixed against negatives (see DDTProjection.orient)."""
+    sh, last = work.strip_height, work.strips - 1
+    stats = DescriptorStats.empty(model.channels[-1])
+    for frames in work_set.buckets.values():
+        versions = frames.reshape(-1, *frames.shape[2:])
+        for start in tqdm(range(0, len(versions), batch_size), desc="DDT descriptors", unit="batch"):
+            chunk = versions[start:start + batch_size]
+            stats.add(_features(model, np.stack([stitch_strips(f, 0, last, sh) for f in chunk])))
+    projection = DDTProjection.from_stats(stats)
+    rng = np.random.default_rng(seed)
+    positives, negatives = [], []
+    for frames in work_set.buckets.values():
+        count = max(2, round(orient_pairs * len(frames) / len(work_set)))
+        pairs, labels = sample_pairs(frames, 2 * count, work, rng)
+        maps = projection.heatmap(_features(model, pairs))
+        positives.extend(maps[labels == 1])
+        negatives.extend(maps[labels == 0])
+    projection.orient(positives, negatives)
+    return projection
+
+
+def pseudo_boxes(locator: Locator, work_set: WorkSet):
+    """DDT's boxes on the train frames, as PSOL's targets: (bands, fractions of the band)
+    per frame shape. The band is the one the classifier chose, the same the regressor
+    will see at inference. Frames where DDT found no blob are left out rather than
+    taught "the whole band"."""
+    top_band, bottom_band = locator.side_bands()
+    out = {}
+    for shape, frames in work_set.buckets.items():
+        versions = frames.reshape(-1, *frames.shape[2:])
+        bands, targets = [], []
+        for start in tqdm(range(0, len(versions), 256), desc="DDT pseudo-boxes", unit="batch"):
+            chunk = list(versions[start:start + 256])
+            for frame, result in zip(chunk, locator.locate(chunk)):
+                if result.fallback:
+                    continue
+                band = top_band if result.side == "top" else bottom_band
+                rows = band.stop - band.start
+                x0, y0, x1, y1 = result.raw_box
+                bands.append(frame[band.work_row:band.work_row + rows])
+                targets.append([x0 / shape[1], (y0 - band.work_row) / rows,
+                                x1 / shape[1], (y1 - band.work_row) / rows])
+        if bands:
+            out[shape] = (np.stack(bands), np.asarray(targets, np.float32))
+    if not out:
+        raise ValueError("DDT found no watermark blob on any train frame: nothing to train PSOL on")
+    return out
+
+
+def train_regressor(targets_by_shape: dict, channels, steps: int, batch_size: int,
+                    lr: float, seed: int, bf16: bool) -> BoxRegressor:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = BoxRegressor(tuple(channels))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    data = list(targets_by_shape.values())
+    sizes = np.array([len(d[0]) for d in data], float)
+    model.train()
+    progress = tqdm(range(steps), desc="PSOL box regressor", unit="step")
+    running = None
+    for step in progress:
+        _cosine_lr(optimizer, lr, step, steps, warmup=max(1, steps // 20))
+        bands, targets = data[rng.choice(len(data), p=sizes / sizes.sum())]
+        pick = rng.integers(len(bands), size=batch_size)
+        with _autocast(bf16):
+            predicted = model(normalise(torch.from_numpy(bands[pick]))).float()
+        loss = nn.functional.smooth_l1_loss(predicted, torch.from_numpy(targets[pick]), beta=0.02)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
+        progress.set_postfix(loss=f"{running:.4f}")
+    model.eval()
+    return model
+
+
+# -- checkpoints -----------------------------------------------------------------------
+def _atomic_save(payload: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save(payload, temporary)
+    os.replace(temporary, path)
+
+
+def save_classifier(path: Path, model: StripClassifier, projection: DDTProjection,
+                    work: WorkParams) -> None:
+    _atomic_save({"channels": list(model.channels), "state_dict": model.state_dict(),
+                  "ddt": projection.state(), "work": asdict(work)}, path)
+
+
+def load_classifier(path: Path, work: WorkParams) -> tuple[StripClassifier, DDTProjection]:
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    saved = WorkParams(**payload["work"])
+    if saved != work:
+        raise ValueError(f"{path} was trained at {saved}, the config asks for {work}; "
+                         "set train.force=true to retrain")
+    model = StripClassifier(tuple(payload["channels"]))
+    model.load_state_dict(payload["state_dict"])
+    return model.eval(), DDTProjection.from_state(payload["ddt"])
+
+
+def save_regressor(path: Path, model: BoxRegressor, work: WorkParams) -> None:
+    _atomic_save({"channels": list(model.channels), "grid": list(model.grid),
+                  "hidden": model.hidden, "state_dict": model.state_dict(),
+                  "work": asdict(work)}, path)
+
+
+def load_regressor(path: Path, work: WorkParams) -> BoxRegressor:
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if WorkParams(**payload["work"]) != work:
+        raise ValueError(f"{path} was trained at another working resolution; "
+                         "set psol.force=true to retrain")
+    model = BoxRegressor(tuple(payload["channels"]), tuple(payload["grid"]), payload["hidden"])
+    model.load_state_dict(payload["state_dict"])
+    return model.eval()
+
+
+def margins_from(config: dict) -> Margins:
+    return Margins(config["ddt"]["margin_x"], config["ddt"]["margin_y"])

@@ -1,0 +1,211 @@
+"""Localisation package: geometry, DDT, configs, and the pipeline on generated frames.
+
+The end-to-end tests fit a deliberately tiny strip classifier (a few hundred strip pairs)
+on frames from the real generator; ground-truth boxes are read only to measure.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from localization import pipeline
+from localization.bench import score, timed_locate
+from localization.config import apply_overrides, load_config, parse_overrides
+from localization.ddt import DDTProjection, DescriptorStats, largest_component_box
+from localization.frames import list_frames, read_frame
+from localization.geometry import (crop_rows, direct_crop_rows, hit, iou, pad_box, rows_area,
+                                   work_size)
+from ppocr_ext.lmdb_writer import read_lmdb
+from ppocr_ext.split import split_by_video, video_id
+from synth.frames import SynthConfig, generate
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "configs" / "loc" / "ddt.yml"
+TINY_TRAINING = ["train.steps=60", "train.batch_size=32", "train.max_frames=400",
+                 "model.channels=[8, 16, 32]", "ddt.orient_pairs=32",
+                 "psol.steps=10", "psol.batch_size=32"]
+
+
+# ------------------------------------------------------------------ geometry and config
+
+def test_direct_crop_is_the_seeds_first_scheme():
+    portrait = direct_crop_rows(360, 640)
+    assert portrait == [[(0, 0, 360, 64)], [(0, 576, 360, 640)]]
+    landscape = direct_crop_rows(640, 360)
+    assert landscape == [[(0, 0, 256, 72), (384, 0, 640, 72)],
+                         [(0, 288, 256, 360), (384, 288, 640, 360)]]
+    frame = np.arange(360 * 640, dtype=np.uint32).reshape(360, 640)
+    stitched = crop_rows(frame, landscape)
+    assert stitched.shape == (144, 512)
+    assert stitched[0, 256] == frame[0, 384] and stitched[72, 0] == frame[288, 0]
+    assert rows_area(portrait, 360, 640) / (360 * 640) == pytest.approx(0.2)
+
+
+def test_hit_needs_the_whole_box_inside_one_crop_box():
+    rows = [[(0, 0, 100, 20), (100, 0, 200, 20)]]
+    assert hit((10, 5, 90, 15), rows, 300, 300)
+    assert not hit((90, 5, 110, 15), rows, 300, 300)      # split across two pieces
+    assert not hit((10, 5, 90, 25), rows, 300, 300)
+    assert iou((0, 0, 100, 20), [[(0, 0, 100, 20)]], 300, 300) == pytest.approx(1.0)
+    assert iou((0, 0, 100, 20), [[(0, 0, 50, 20)]], 300, 300) == pytest.approx(0.5)
+
+
+def test_margins_follow_the_short_side_and_stay_in_the_frame():
+    assert pad_box((10, 10, 20, 20), 0.1, 0.05, 360, 640) == (0.0, 0.0, 56.0, 38.0)
+    assert pad_box((300, 600, 350, 630), 0.1, 0.1, 360, 640) == (264.0, 564.0, 360.0, 640.0)
+    assert work_size(212, 376, 10, 32, 8) == work_size(360, 640, 10, 32, 8) == (184, 320)
+
+
+def test_overrides_are_typed_and_unknown_keys_are_refused(tmp_path):
+    config = load_config(CONFIG, parse_overrides(["train.steps=5", "ddt.partner_strips=[3, 8]"]))
+    assert config["train"]["steps"] == 5 and config["ddt"]["partner_strips"] == [3, 8]
+    with pytest.raises(KeyError, match="ddt.margn"):
+        apply_overrides(config, {"ddt.margn": 1})
+    with pytest.raises(ValueError, match="key=value"):
+        parse_overrides(["train.steps"])
+
+
+# ------------------------------------------------------------------------------- DDT
+
+def test_ddt_component_points_at_the_common_object_with_its_sign_fixed():
+    rng = np.random.default_rng(0)
+    pattern = np.array([3.0, -2.0, 1.0, 0.0])
+
+    def maps(with_object: bool) -> torch.Tensor:
+        features = rng.normal(0, 0.3, (8, 4, 6, 10))
+        if with_object:
+            features[:, :, 2:4, 3:7] += pattern[None, :, None, None]
+        return torch.from_numpy(features).float()
+    stats = DescriptorStats.empty(4)
+    positives = maps(True)
+    stats.add(positives)
+    projection = DDTProjection.from_stats(stats)
+    projection.component = -projection.component          # whatever PCA returned ...
+    projection.orient(list(projection.heatmap(positives)), list(projection.heatmap(maps(False))))
+    heat = projection.heatmap(positives)                   # ... the object is positive
+    assert (heat[:, 2:4, 3:7] > 0).all()
+    assert (heat[:, :2] < 0).mean() > 0.9
+
+
+def test_largest_blob_box_with_threshold_and_joined_gaps():
+    heat = np.full((4, 12), -1.0, np.float32)
+    heat[1:3, 1:4] = 1.0
+    heat[1:3, 5:11] = 1.0                                  # the larger piece
+    box = largest_component_box(heat, 16, 48, 0.0)
+    assert 18 <= box[0] <= 22 and 42 <= box[2] <= 46 and 2 <= box[1] <= 6
+    joined = largest_component_box(heat, 16, 48, 0.0, join=12)
+    assert joined[0] < 8 and joined[2] > 42
+    assert largest_component_box(-np.ones((4, 4), np.float32), 16, 16) is None
+
+
+# --------------------------------------------------------------- pipeline end to end
+
+@pytest.fixture(scope="module")
+def frames_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("loc") / "frames"
+    generate(root, videos=36, seed=11, test_videos=10,
+             config=SynthConfig(frames_min=3, frames_max=5, portrait_fraction=1.0,
+                                caption_prob=0.0, logo_prob=0.0),
+             progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_config(frames_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("loc_out")
+    overrides = TINY_TRAINING + [f"data.root={frames_root}", f"output.dir={out / 'crops'}",
+                                 f"model.checkpoint={out / 'model' / 'strip_ddt.pt'}",
+                                 f"psol.checkpoint={out / 'model' / 'psol.pt'}"]
+    return load_config(CONFIG, parse_overrides(overrides)), overrides
+
+
+def measure(config, method, decision=None):
+    root = Path(config["data"]["root"])
+    records = list_frames(root / "test", root / "test_labels.txt")
+    truths = json.loads((root / "boxes.json").read_text())["test"]
+    locator = pipeline.build_locator(config, method, decision)
+    kept, grays, results, fps = timed_locate(locator, records, 32)
+    return score(kept, grays, results, truths, fps)
+
+
+def test_ddt_beats_direct_crop_with_a_smaller_crop(tiny_config):
+    config, _ = tiny_config
+    direct = measure(config, "direct")
+    ddt = measure(config, "ddt", "classifier")
+    assert ddt.hit_rate > direct.hit_rate
+    assert ddt.crop_area_pct < direct.crop_area_pct / 2
+    assert Path(config["model"]["checkpoint"]).is_file()
+
+
+def test_checkpoint_is_reused_not_refit(tiny_config, monkeypatch):
+    config, _ = tiny_config
+    first = pipeline.build_locator(config, "ddt")
+    monkeypatch.setattr(pipeline, "train_classifier",
+                        lambda *a, **k: pytest.fail("retrained despite a checkpoint"))
+    again = pipeline.build_locator(config, "ddt")
+    assert np.array_equal(first.projection.component, again.projection.component)
+    frame = read_frame(next((Path(config["data"]["root"]) / "test").iterdir()), gray=True)
+    assert first.locate([frame])[0].rows == again.locate([frame])[0].rows
+
+
+def test_psol_regressor_trains_on_pseudo_boxes_and_localises(tiny_config):
+    config, _ = tiny_config
+    psol = measure(config, "psol")
+    assert Path(config["psol"]["checkpoint"]).is_file()
+    assert psol.side_accuracy is not None and psol.fallback_rate == 0
+    assert 0 < psol.crop_area_pct < 20
+
+
+def test_localize_writes_lmdbs_split_by_video_and_skips_a_corrupt_frame(tiny_config, frames_root,
+                                                                       tmp_path):
+    config, overrides = tiny_config
+    pipeline.build_locator(config, "ddt")                  # the fitted checkpoint is reused
+    data = tmp_path / "frames"
+    subprocess.run(["cp", "-r", str(frames_root), str(data)], check=True)
+    first_test = (data / "test_labels.txt").read_text().splitlines()[0].split("\t")[0]
+    (data / "test" / first_test).write_bytes(b"not a jpeg")
+    out = tmp_path / "crops"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "localize.py"), "-c", str(CONFIG), "-o",
+         *overrides, f"data.root={data}", f"output.dir={out}"],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert first_test in result.stderr                     # named in the log
+    train_labels = dict(line.split("\t") for line in (data / "train_labels.txt").read_text().splitlines())
+    for variant in ("train_high", "train_low"):
+        train = read_lmdb(out / variant / "train")
+        val = read_lmdb(out / variant / "val")
+        assert len(train) + len(val) == len(train_labels)
+        assert {label for _, label in train + val} == set(train_labels.values())
+    high = cv2.imdecode(np.frombuffer(read_lmdb(out / "train_high" / "train")[0][0], np.uint8), 1)
+    low = cv2.imdecode(np.frombuffer(read_lmdb(out / "train_low" / "train")[0][0], np.uint8), 1)
+    assert low.shape[0] < high.shape[0]                    # shrunk by 1/1.7 before cutting
+    test = read_lmdb(out / "test")
+    assert len(test) == len((data / "test_labels.txt").read_text().splitlines()) - 1
+    boxes = json.loads((out / "boxes.json").read_text())
+    assert first_test not in boxes["test"] and len(boxes["train"]) == len(train_labels)
+    train_names, val_names = split_by_video(list(train_labels), config["output"]["val_fraction"],
+                                            config["output"]["split_seed"])
+    assert {video_id(n) for n in train_names}.isdisjoint(video_id(n) for n in val_names)
+    assert [label for _, label in read_lmdb(out / "train_high" / "val")] == \
+        [train_labels[n] for n in val_names]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["splits"]["train"]["frames"] == len(train_labels)
+
+
+def test_show_loc_draws_a_grid(tiny_config, tmp_path):
+    config, overrides = tiny_config
+    pipeline.build_locator(config, "ddt")
+    out = tmp_path / "grid.png"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "show_loc.py"), "-c", str(CONFIG), "-o", *overrides,
+         "--count", "4", "--columns", "2", "--tile-height", "200", "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    grid = cv2.imread(str(out))
+    assert grid is not None and grid.shape[0] >= 2 * 200

@@ -1,0 +1,101 @@
+"""Benchmark the localisers on frames with ground-truth boxes (the generator's boxes.json).
+
+    python tools/bench_loc.py -c configs/loc/ddt.yml [-o data.root=DIR ...] [--split test]
+
+Rows: direct crop (the seed's first scheme), strip classifier + DDT (the classifier's
+top/bottom decision, then DDT's blob), DDT alone over strip 1 + strip N (the seed's
+code path), PSOL (box regressor on DDT's pseudo-boxes); each learned one in fp32 and
+bf16. Reports hit-rate, IoU, crop area, decision accuracy and frames/s on
+`inference.threads` CPU threads, into bench/loc.md and bench/loc.json with the command.
+Fits missing checkpoints first (resumable, see tools/localize.py).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shlex
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from localization.bench import check_truths, score, timed_locate
+from localization.config import argument_parser, config_from_args
+from localization.frames import list_frames
+from localization.pipeline import build_locator, data_path
+
+ROWS = (  # name, method, decision, bf16
+    ("direct crop", "direct", None, False),
+    ("strip classifier + DDT", "ddt", "classifier", False),
+    ("strip classifier + DDT, bf16", "ddt", "classifier", True),
+    ("DDT over strip 1 + strip N", "ddt", "ddt", False),
+    ("PSOL regressor", "psol", "classifier", False),
+    ("PSOL regressor, bf16", "psol", "classifier", True),
+)
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# Watermark localisation benchmark ({report['split']} frames)", "",
+             f"Command: `{report['command']}`", "",
+             f"Data: `{report['data']}` ({report['frames']} frames); machine: {report['machine']}; "
+             f"torch threads: {report['threads']}; {report['date']}.",
+             f"Load average when run: {report['load_average']} (other jobs share the cores: "
+             "frames/s are lower bounds).", "",
+             "| method | hit-rate | portrait | landscape | IoU | crop area % | side acc. | fallback | frames/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+
+    def fmt(value, pattern="{:.3f}"):
+        return "–" if value is None else pattern.format(value)
+    for row in report["rows"]:
+        lines.append(f"| {row['name']} | {fmt(row['hit_rate'])} | {fmt(row['hit_rate_portrait'])} | "
+                     f"{fmt(row['hit_rate_landscape'])} | {fmt(row['mean_iou'])} | "
+                     f"{fmt(row['crop_area_pct'], '{:.2f}')} | {fmt(row['side_accuracy'])} | "
+                     f"{fmt(row['fallback_rate'])} | {fmt(row['frames_per_second'], '{:.0f}')} |")
+    lines += ["", "hit: the whole `抖音号:ID` ink box inside one cropped box. IoU: with the union "
+              "of the cropped boxes. frames/s: JPEG decode + localisation, batches of "
+              f"{report['batch_size']}.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argument_parser(__doc__)
+    parser.add_argument("--split", choices=("train", "test"), default="test")
+    parser.add_argument("--out", default="bench/loc", help="writes OUT.md and OUT.json")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    config = config_from_args(args)
+    records = list_frames(data_path(config, f"{args.split}_dir"), data_path(config, f"{args.split}_labels"))
+    boxes_path = data_path(config, "boxes")
+    truths = json.loads(boxes_path.read_text(encoding="utf-8"))[args.split]
+    records = check_truths(records, truths, str(boxes_path))
+    batch_size = int(config["inference"]["batch_size"])
+    rows = []
+    for name, method, decision, bf16 in ROWS:
+        config["inference"]["bf16"] = bf16
+        locator = build_locator(config, method, decision)
+        kept, grays, results, fps = timed_locate(locator, records, batch_size)
+        scores = score(kept, grays, results, truths, fps)
+        rows.append({"name": name, "method": method, "decision": decision, "bf16": bf16,
+                     **asdict(scores)})
+        logging.info("%s: hit %.3f, area %.2f%%, %.0f frames/s", name, scores.hit_rate,
+                     scores.crop_area_pct, fps)
+    report = {"command": " ".join(shlex.quote(a) for a in ["python", "tools/bench_loc.py"] + sys.argv[1:]),
+              "split": args.split, "data": str(data_path(config, f"{args.split}_dir")),
+              "frames": len(records), "batch_size": batch_size, "threads": torch.get_num_threads(),
+              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+              "load_average": " ".join(f"{v:.1f}" for v in os.getloadavg()),
+              "date": time.strftime("%Y-%m-%d %H:%M"), "config": config, "rows": rows}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n",
+                                        encoding="utf-8")
+    out.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
