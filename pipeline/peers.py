@@ -254,6 +254,7 @@ def _atomic_write(path: Path, text: str) -> None:
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a report is for everyone to read
     os.replace(tmp, path)
 
 

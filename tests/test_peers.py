@@ -120,6 +120,7 @@ def test_bench_writes_report_with_scores_command_and_unavailable_peer(tmp_path, 
     md = (tmp_path / "bench" / "peers.md").read_text()
     assert "| echo | echo 1 | full frames | 3 | 0.333 (1) | 2 | 0 |" in md
     assert "absent not installed (run make setup-peers)" in md
+    assert (tmp_path / "bench" / "peers.json").stat().st_mode & 0o044 == 0o044  # others can read
 
 
 def test_bench_names_the_label_file_when_a_labelled_frame_is_missing(tmp_path):
