@@ -25,7 +25,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
 .PHONY: setup fonts test demo synth localize train-svtr read-demo show-loc \
-        bench bench-rec bench-loc bench-aug bench-onnx aug-gallery \
+        bench bench-rec bench-loc bench-aug bench-onnx bench-peers setup-peers aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
 
 setup: fonts $(VENV)/.installed
@@ -94,6 +94,23 @@ bench-loc: $(DEMO_DATA)/boxes.json
 
 bench-aug: $(VENV)/.installed
 	$(PY) tools/bench_aug.py
+
+PEERS_LIMIT ?= 300
+# Off-the-shelf OCR peers for comparison (not needed by the toolkit). --no-deps:
+# rapidocr-onnxruntime declares opencv-python, whose cv2 would overwrite the project's
+# opencv-python-headless; its other needs are already in requirements.txt.
+setup-peers: $(VENV)/.installed
+	@tesseract --list-langs 2>/dev/null | grep -qx eng || { \
+	  echo "installing tesseract-ocr (Debian)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng; }
+	$(PIP) install -q --no-deps -r requirements-peers.txt
+
+bench-peers: setup-peers $(DEMO_DATA)/boxes.json
+	OMP_NUM_THREADS=1 $(PY) tools/bench_peers.py --frames $(DEMO_DATA)/test \
+	  --labels $(DEMO_DATA)/test_labels.txt --limit $(PEERS_LIMIT) --out bench/peers \
+	  $$( [ -f $(DEMO_OUT)/loc/test/data.mdb ] && echo --crops $(DEMO_OUT)/loc/test )
 
 aug-gallery: $(VENV)/.installed
 	$(PY) tools/aug_gallery.py --out bench/aug_gallery.png --n 6
