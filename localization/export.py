@@ -3,11 +3,11 @@
 Output of one run (`output.dir`):
     boxes.json          {"train"|"test": {name: {"box" | "rows", "side", "score",
                          "fallback", "frame_size"}}} in pixels of each frame file
-    train_high/{train,val}   crops of the train frames at their own resolution
-    train_low/{train,val}    the same boxes cut from the train frames shrunk by
-                             `output.train_downscale` (1.7: the test resolution), as the
-                             seed trained on
-    test                     crops of the test frames
+    {train,val}/high    crops of the train frames at their own resolution
+    {train,val}/low     the same boxes cut from the train frames shrunk by
+                        `output.train_downscale` (1.7: the test resolution), as the seed
+                        trained on (the engine reads every LMDB under `train/`)
+    test                crops of the test frames
 Train crops are split by video (`ppocr_ext.split`), so no background is on both sides.
 Labels (`<image>\\t<ID>`) are carried into the LMDBs. A split without a label file has no
 reading to carry: its crops go to `<split>_crops/` as image files instead.
@@ -148,10 +148,10 @@ def export_split(locator: Locator, split: str, records: list[FrameRecord], out_d
                                             output["split_seed"])
     by_name = {r.name: r for r in kept}
     counts = {}
-    for variant, shrink in (("train_high", 1.0), ("train_low", float(output["train_downscale"]))):
-        targets = {out_dir / variant / "train": [by_name[n] for n in train_names]}
+    for variant, shrink in (("high", 1.0), ("low", float(output["train_downscale"]))):
+        targets = {out_dir / "train" / variant: [by_name[n] for n in train_names]}
         if val_names:
-            targets[out_dir / variant / "val"] = [by_name[n] for n in val_names]
+            targets[out_dir / "val" / variant] = [by_name[n] for n in val_names]
         counts.update(write_crop_lmdbs(targets, boxes, shrink, image_format))
     return boxes, counts
 

@@ -9,7 +9,8 @@ How the top/bottom decision and DDT combine (`ddt.decision`):
   pair; the largest positive blob anywhere in it decides the side and the box. One
   forward pass instead of two.
 PSOL keeps the classifier's decision and replaces the heatmap by a box regressor trained
-on DDT's pseudo-boxes. Boxes are mapped back to ORIGINAL frame pixels and padded by a
+on DDT's pseudo-boxes. Optionally (`id_line`) the box is then cut down to the mark's ID
+line by localization/id_line.py. Boxes are mapped back to ORIGINAL frame pixels and padded by a
 margin there, so the crop is taken from the full-quality frame.
 """
 from __future__ import annotations
@@ -23,8 +24,10 @@ import numpy as np
 import torch
 
 from localization.ddt import DDTProjection, largest_component_box
-from localization.geometry import Box, Rows, direct_crop_rows, pad_box, stitch_strips, to_work
-from localization.model import BoxRegressor, StripClassifier, normalise
+from localization.geometry import (Box, Rows, direct_crop_rows, integer_box, pad_box,
+                                   stitch_strips, to_work)
+from localization.id_line import id_line_rows
+from localization.model import BoxRegressor, StripClassifier, for_inference, normalise
 
 METHODS = ("direct", "ddt", "psol")
 DECISIONS = ("classifier", "ddt")
@@ -65,13 +68,26 @@ class Band:
     work_row: int
 
 
+def cut_to_id_line(gray: np.ndarray, result: Localisation) -> None:
+    """Second, rule-based stage (localization/id_line.py): keep only the rows of the
+    mark's lowest text line, the ID line, inside the located box (the '♪抖音' logo line
+    sits above it). Fallbacks (no blob) are left whole."""
+    if result.fallback or len(result.rows) != 1 or len(result.rows[0]) != 1:
+        return
+    height, width = gray.shape[:2]
+    box = result.rows[0][0]
+    x0, y0, x1, y1 = integer_box(box, width, height)
+    top, bottom = id_line_rows(gray[y0:y1, x0:x1])
+    result.rows = [[(box[0], float(y0 + top), box[2], float(y0 + bottom))]]
+
+
 class Locator:
     def __init__(self, method: str, work: WorkParams, margins: Margins,
                  classifier: StripClassifier | None = None,
                  projection: DDTProjection | None = None,
                  regressor: BoxRegressor | None = None, decision: str = "classifier",
                  partner_strips: tuple[int, int] = (2, 9), threshold: float = 0.0,
-                 join_gap: float = 0.0, bf16: bool = False):
+                 join_gap: float = 0.0, bf16: bool = False, id_line: bool = False):
         if method not in METHODS:
             raise ValueError(f"unknown localisation method {method!r}; choose from {METHODS}")
         if decision not in DECISIONS:
@@ -85,11 +101,11 @@ class Locator:
         self.method, self.work, self.margins = method, work, margins
         self.classifier, self.projection, self.regressor = classifier, projection, regressor
         self.decision, self.threshold, self.bf16 = decision, threshold, bf16
+        self.id_line = id_line
         self.partners = (partner_strips[0] - 1, partner_strips[1] - 1)
         self.join = round(join_gap * work.strip_height)
-        for net in (classifier, regressor):
-            if net is not None:
-                net.eval()
+        self.classifier = for_inference(classifier) if classifier is not None else None
+        self.regressor = for_inference(regressor) if regressor is not None else None
 
     def locate(self, grays: list[np.ndarray]) -> list[Localisation]:
         """Gray frames (any sizes) -> one Localisation each, in order."""
@@ -107,6 +123,9 @@ class Locator:
                        else self._by_classifier(stack, sizes))
             for index, result in zip(indexes, located):
                 results[index] = result
+        if self.id_line:
+            for gray, result in zip(grays, results):
+                cut_to_id_line(gray, result)
         return results
 
     def side_bands(self) -> tuple[Band, Band]:

@@ -38,9 +38,12 @@ def _work_set(config: dict, cache: dict) -> WorkSet:
     return cache["work_set"]
 
 
-def build_locator(config: dict, method: str | None = None, decision: str | None = None) -> Locator:
-    """The Locator for `method` (default: config's), fitting and saving what is missing."""
+def build_locator(config: dict, method: str | None = None, decision: str | None = None,
+                  id_line: bool | None = None) -> Locator:
+    """The Locator for `method` (default: config's), fitting and saving what is missing.
+    `decision` and `id_line` default to the config's `ddt.decision` / `output.id_line`."""
     method = method or config["method"]
+    id_line = config["output"]["id_line"] if id_line is None else id_line
     work, ddt = work_params(config), config["ddt"]
     margins = margins_from(config)
     if method == "direct":
@@ -80,4 +83,4 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
             log.info("saved PSOL box regressor to %s", psol_checkpoint)
     torch.set_num_threads(int(config["inference"]["threads"]))
     return Locator(method, work, margins, regressor=regressor,
-                   decision=decision or ddt["decision"], **common)
+                   decision=decision or ddt["decision"], id_line=id_line, **common)

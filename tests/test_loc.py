@@ -26,7 +26,7 @@ from synth.frames import SynthConfig, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "loc" / "ddt.yml"
-TINY_TRAINING = ["train.steps=60", "train.batch_size=32", "train.max_frames=400",
+TINY_TRAINING = ["train.steps=60", "train.bf16=false", "train.batch_size=32", "train.max_frames=400",
                  "model.channels=[8, 16, 32]", "ddt.orient_pairs=32",
                  "psol.steps=10", "psol.batch_size=32"]
 
@@ -177,13 +177,13 @@ def test_localize_writes_lmdbs_split_by_video_and_skips_a_corrupt_frame(tiny_con
     assert result.returncode == 0, result.stderr[-2000:]
     assert first_test in result.stderr                     # named in the log
     train_labels = dict(line.split("\t") for line in (data / "train_labels.txt").read_text().splitlines())
-    for variant in ("train_high", "train_low"):
-        train = read_lmdb(out / variant / "train")
-        val = read_lmdb(out / variant / "val")
+    for variant in ("high", "low"):
+        train = read_lmdb(out / "train" / variant)
+        val = read_lmdb(out / "val" / variant)
         assert len(train) + len(val) == len(train_labels)
         assert {label for _, label in train + val} == set(train_labels.values())
-    high = cv2.imdecode(np.frombuffer(read_lmdb(out / "train_high" / "train")[0][0], np.uint8), 1)
-    low = cv2.imdecode(np.frombuffer(read_lmdb(out / "train_low" / "train")[0][0], np.uint8), 1)
+    high = cv2.imdecode(np.frombuffer(read_lmdb(out / "train" / "high")[0][0], np.uint8), 1)
+    low = cv2.imdecode(np.frombuffer(read_lmdb(out / "train" / "low")[0][0], np.uint8), 1)
     assert low.shape[0] < high.shape[0]                    # shrunk by 1/1.7 before cutting
     test = read_lmdb(out / "test")
     assert len(test) == len((data / "test_labels.txt").read_text().splitlines()) - 1
@@ -192,7 +192,7 @@ def test_localize_writes_lmdbs_split_by_video_and_skips_a_corrupt_frame(tiny_con
     train_names, val_names = split_by_video(list(train_labels), config["output"]["val_fraction"],
                                             config["output"]["split_seed"])
     assert {video_id(n) for n in train_names}.isdisjoint(video_id(n) for n in val_names)
-    assert [label for _, label in read_lmdb(out / "train_high" / "val")] == \
+    assert [label for _, label in read_lmdb(out / "val" / "high")] == \
         [train_labels[n] for n in val_names]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["splits"]["train"]["frames"] == len(train_labels)

@@ -4,8 +4,8 @@
 
 Rows: direct crop (the seed's first scheme), strip classifier + DDT (the classifier's
 top/bottom decision, then DDT's blob), DDT alone over strip 1 + strip N (the seed's
-code path), PSOL (box regressor on DDT's pseudo-boxes); each learned one in fp32 and
-bf16. Reports hit-rate, IoU, crop area, decision accuracy and frames/s on
+code path), PSOL (box regressor on DDT's pseudo-boxes); fp32 and bf16; with and without
+the rule-based ID-line cut (localization/id_line.py). Reports hit-rate, IoU, crop area, decision accuracy and frames/s on
 `inference.threads` CPU threads, into bench/loc.md and bench/loc.json with the command.
 Fits missing checkpoints first (resumable, see tools/localize.py).
 """
@@ -28,13 +28,15 @@ from localization.config import argument_parser, config_from_args
 from localization.frames import list_frames
 from localization.pipeline import build_locator, data_path
 
-ROWS = (  # name, method, decision, bf16
-    ("direct crop", "direct", None, False),
-    ("strip classifier + DDT", "ddt", "classifier", False),
-    ("strip classifier + DDT, bf16", "ddt", "classifier", True),
-    ("DDT over strip 1 + strip N", "ddt", "ddt", False),
-    ("PSOL regressor", "psol", "classifier", False),
-    ("PSOL regressor, bf16", "psol", "classifier", True),
+ROWS = (  # name, method, decision, bf16, ID-line cut
+    ("direct crop", "direct", None, False, False),
+    ("strip classifier + DDT", "ddt", "classifier", False, False),
+    ("strip classifier + DDT, bf16", "ddt", "classifier", True, False),
+    ("strip classifier + DDT + ID-line cut", "ddt", "classifier", False, True),
+    ("DDT over strip 1 + strip N", "ddt", "ddt", False, False),
+    ("PSOL regressor", "psol", "classifier", False, False),
+    ("PSOL regressor, bf16", "psol", "classifier", True, False),
+    ("PSOL regressor + ID-line cut", "psol", "classifier", False, True),
 )
 
 
@@ -74,13 +76,13 @@ def main() -> None:
     records = check_truths(records, truths, str(boxes_path))
     batch_size = int(config["inference"]["batch_size"])
     rows = []
-    for name, method, decision, bf16 in ROWS:
+    for name, method, decision, bf16, id_line in ROWS:
         config["inference"]["bf16"] = bf16
-        locator = build_locator(config, method, decision)
+        locator = build_locator(config, method, decision, id_line)
         kept, grays, results, fps = timed_locate(locator, records, batch_size)
         scores = score(kept, grays, results, truths, fps)
         rows.append({"name": name, "method": method, "decision": decision, "bf16": bf16,
-                     **asdict(scores)})
+                     "id_line": id_line, **asdict(scores)})
         logging.info("%s: hit %.3f, area %.2f%%, %.0f frames/s", name, scores.hit_rate,
                      scores.crop_area_pct, fps)
     report = {"command": " ".join(shlex.quote(a) for a in ["python", "tools/bench_loc.py"] + sys.argv[1:]),

@@ -4,8 +4,8 @@
 
 Fits what is missing first (strip classifier + DDT projection, and the PSOL regressor for
 method psol) and reuses checkpoints found on disk (train.force / psol.force refit).
-Writes under output.dir: boxes.json, train_high/{train,val}, train_low/{train,val}
-(train frames shrunk by output.train_downscale) and test (see localization/export.py).
+Writes under output.dir: boxes.json, train/{high,low}, val/{high,low} (low: train frames
+shrunk by output.train_downscale) and test (see localization/export.py).
 Unreadable frames are logged by name and skipped.
 """
 from __future__ import annotations
