@@ -13,11 +13,12 @@ FONT_PACKAGES := fonts-liberation fonts-dejavu-core fonts-freefont-ttf fonts-wqy
 DEMO_DATA    ?= data/demo
 DEMO_OUT     ?= output/demo
 DEMO_VIDEOS  ?= 1200
-DEMO_EPOCHS  ?= 6
+DEMO_EPOCHS  ?= 3
 DEMO_SEED    ?= 0
 LOC_CONFIG   ?= configs/loc/ddt.yml
 REC_CONFIG   ?= configs/rec/svtr_tiny_cpu.yml
-LOC_OPTS      = data.root=$(DEMO_DATA) output.dir=$(DEMO_OUT)/loc \
+# output.id_line: the CPU recogniser reads 16-row crops of the ID line alone
+LOC_OPTS      = data.root=$(DEMO_DATA) output.dir=$(DEMO_OUT)/loc output.id_line=true \
                 model.checkpoint=$(DEMO_OUT)/loc/model/strip_ddt.pt \
                 psol.checkpoint=$(DEMO_OUT)/loc/model/psol.pt
 REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
