@@ -33,7 +33,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -43,6 +42,8 @@ from typing import Iterable, Protocol, Sequence
 import cv2
 import numpy as np
 from tqdm import tqdm
+
+from ppocr_ext.atomic import atomic_write_text
 
 PREFIX = "抖音号"
 NOT_ID_SYMBOL = re.compile(r"[^A-Za-z0-9]")
@@ -250,15 +251,6 @@ def machine() -> dict:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a report is for everyone to read
-    os.replace(tmp, path)
-
-
 def markdown(report: dict) -> str:
     m = report["machine"]
     out = ["# Off-the-shelf OCR peers on the generator's test frames", "",
@@ -324,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             continue
         report["peers"][name] = {"version": peer.version(), "results": {
             what: bench_peer(peer, samples, what) for what, samples in inputs.items()}}
-    _atomic_write(Path(f"{args.out}.json"), json.dumps(report, indent=1, ensure_ascii=False))
-    _atomic_write(Path(f"{args.out}.md"), markdown(report))
+    atomic_write_text(Path(f"{args.out}.json"), json.dumps(report, indent=1, ensure_ascii=False))
+    atomic_write_text(Path(f"{args.out}.md"), markdown(report))
     print(markdown(report))
     return report

@@ -9,25 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
+from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.ambiguity import ambiguity_report
 from ppocr_ext.labels import LabelFileError, format_problems, read_label_file
 
 from pipeline.read_ids import FrameReading, reading_rows
 
 CSV_FIELDS = ["name", "text", "confidence", "box", "side", "alternatives"]
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-        out.write(text)
-    os.replace(tmp, path)
 
 
 def write_readings(readings: Sequence[FrameReading], skipped: list[dict], out_dir: Path) -> dict:
@@ -37,8 +28,8 @@ def write_readings(readings: Sequence[FrameReading], skipped: list[dict], out_di
     writer.writeheader()
     writer.writerows(reading_rows(readings))
     paths = {"csv": out_dir / "predictions.csv", "json": out_dir / "predictions.json"}
-    _atomic_write(paths["csv"], buffer.getvalue())
-    _atomic_write(paths["json"], json.dumps(
+    atomic_write_text(paths["csv"], buffer.getvalue())
+    atomic_write_text(paths["json"], json.dumps(
         {"readings": [r.__dict__ for r in readings], "skipped": skipped}, indent=1))
     return {k: str(v) for k, v in paths.items()}
 

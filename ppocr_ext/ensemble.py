@@ -21,7 +21,6 @@ import csv
 import io
 import json
 import logging
-import os
 import shlex
 import sys
 from collections import defaultdict
@@ -31,6 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.ctc_beam import BLANK
 from ppocr_ext.labels import LabelFileError
 from ppocr_ext.posteriors import is_lmdb, load_recognizer, read_crops, run_samples
@@ -258,15 +258,6 @@ def accuracy_rows(result: EnsembleResult) -> list[dict]:
 
 
 # ------------------------------------------------------------------ reports and CLI
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write via a temporary sibling, so an interrupted run never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-    return path
-
 
 def markdown_table(rows: Sequence[dict]) -> str:
     lines = ["| reading | level | exact match | correct / total |", "|---|---|---|---|"]

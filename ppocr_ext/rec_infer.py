@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.checkpoint import CheckpointError, load_weights
 from ppocr_ext.engine import fused_attention, infer_forward, load_engine
 from ppocr_ext.rec_config import ConfigError, check_config, load_config, parse_overrides
@@ -145,14 +146,6 @@ def read_images(recognizer: Recognizer, paths: list[Path], batch_size: int = 64)
     return result
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write via a temporary file, so an interrupted run never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_results(result: InferResult, stem: Path, meta: dict) -> tuple[Path, Path]:
     """`<stem>.csv` (name,text,confidence) and `<stem>.json` (same rows, the skipped
     files with reasons, and where the readings came from)."""
@@ -161,8 +154,8 @@ def write_results(result: InferResult, stem: Path, meta: dict) -> tuple[Path, Pa
     writer.writerow(["name", "text", "confidence"])
     writer.writerows([r.name, r.text, f"{r.confidence:.4f}"] for r in result.readings)
     csv_path, json_path = stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".json")
-    _write_text(csv_path, buffer.getvalue())
-    _write_text(json_path, json.dumps({**meta, "predictions": [asdict(r) for r in result.readings],
+    atomic_write_text(csv_path, buffer.getvalue())
+    atomic_write_text(json_path, json.dumps({**meta, "predictions": [asdict(r) for r in result.readings],
                                        "skipped": result.skipped, "ignored": result.ignored},
                                       indent=2, ensure_ascii=False))
     return csv_path, json_path
