@@ -32,6 +32,9 @@ def vgg_features(channels: tuple[int, int, int]) -> nn.Sequential:
         *_conv_bn_relu(c2, c3), *_conv_bn_relu(c3, c3))
 
 
+INPUT_FORMAT = "gray, each image standardised: (x - mean) / (std + 8)"
+
+
 def normalise(gray_uint8: torch.Tensor, floor: float = 8.0) -> torch.Tensor:
     """uint8 (B, H, W) -> float (B, 1, H, W), each image standardised on its own.
 

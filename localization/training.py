@@ -25,7 +25,7 @@ from localization.ddt import DDTProjection, DescriptorStats
 from localization.frames import FrameRecord, downscale, read_frame
 from localization.geometry import stitch_strips
 from localization.locator import Locator, Margins, WorkParams
-from localization.model import BoxRegressor, StripClassifier, normalise
+from localization.model import INPUT_FORMAT, BoxRegressor, StripClassifier, normalise
 
 log = logging.getLogger(__name__)
 
@@ -219,14 +219,23 @@ def _atomic_save(payload: dict, path: Path) -> None:
     os.replace(temporary, path)
 
 
+def _check_input(path: Path, payload: dict, force_key: str) -> None:
+    """A network fitted on differently prepared pixels would load without error and
+    localise nonsense: refuse it by name."""
+    if payload.get("input") != INPUT_FORMAT:
+        raise ValueError(f"{path} was fitted on input {payload.get('input', 'gray / 255 - 0.5')!r}, "
+                         f"this version feeds {INPUT_FORMAT!r}; set {force_key}=true to refit")
+
+
 def save_classifier(path: Path, model: StripClassifier, projection: DDTProjection,
                     work: WorkParams) -> None:
     _atomic_save({"channels": list(model.channels), "state_dict": model.state_dict(),
-                  "ddt": projection.state(), "work": asdict(work)}, path)
+                  "ddt": projection.state(), "work": asdict(work), "input": INPUT_FORMAT}, path)
 
 
 def load_classifier(path: Path, work: WorkParams) -> tuple[StripClassifier, DDTProjection]:
     payload = torch.load(path, map_location="cpu", weights_only=True)
+    _check_input(path, payload, "train.force")
     saved = WorkParams(**payload["work"])
     if saved != work:
         raise ValueError(f"{path} was trained at {saved}, the config asks for {work}; "
@@ -239,11 +248,12 @@ def load_classifier(path: Path, work: WorkParams) -> tuple[StripClassifier, DDTP
 def save_regressor(path: Path, model: BoxRegressor, work: WorkParams) -> None:
     _atomic_save({"channels": list(model.channels), "grid": list(model.grid),
                   "hidden": model.hidden, "state_dict": model.state_dict(),
-                  "work": asdict(work)}, path)
+                  "work": asdict(work), "input": INPUT_FORMAT}, path)
 
 
 def load_regressor(path: Path, work: WorkParams) -> BoxRegressor:
     payload = torch.load(path, map_location="cpu", weights_only=True)
+    _check_input(path, payload, "psol.force")
     if WorkParams(**payload["work"]) != work:
         raise ValueError(f"{path} was trained at another working resolution; "
                          "set psol.force=true to retrain")

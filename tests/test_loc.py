@@ -153,6 +153,17 @@ def test_checkpoint_is_reused_not_refit(tiny_config, monkeypatch):
     assert first.locate([frame])[0].rows == again.locate([frame])[0].rows
 
 
+def test_checkpoint_of_other_input_preparation_is_refused(tiny_config, tmp_path):
+    config, _ = tiny_config
+    pipeline.build_locator(config, "ddt")
+    payload = torch.load(config["model"]["checkpoint"], weights_only=True)
+    payload["input"] = "gray / 255 - 0.5"
+    torch.save(payload, tmp_path / "old.pt")
+    stale = {**config, "model": {**config["model"], "checkpoint": str(tmp_path / "old.pt")}}
+    with pytest.raises(ValueError, match="train.force=true"):
+        pipeline.build_locator(stale, "ddt")
+
+
 def test_psol_regressor_trains_on_pseudo_boxes_and_localises(tiny_config):
     config, _ = tiny_config
     psol = measure(config, "psol")

@@ -79,6 +79,7 @@ def main() -> None:
     for name, method, decision, bf16, id_line in ROWS:
         config["inference"]["bf16"] = bf16
         locator = build_locator(config, method, decision, id_line)
+        config["train"]["force"] = config["psol"]["force"] = False   # fitted once is enough
         kept, grays, results, fps = timed_locate(locator, records, batch_size)
         scores = score(kept, grays, results, truths, fps)
         rows.append({"name": name, "method": method, "decision": decision, "bf16": bf16,
