@@ -198,9 +198,10 @@ def export_localizer(classifier: torch.nn.Module, projection, out_dir: str | os.
     `out_dir/box_regressor.onnx` (input `band` (B, 1, strip_height, W); output `box`
     (B, 4), fractions of the band). `work` (the working resolution) goes into both
     files' metadata so a runtime can prepare frames without the training config."""
+    from localization.model import INPUT_FORMAT   # the localiser is optional here
     out_dir = Path(out_dir)
     strip_height = int((work or {}).get("strip_height", 32))
-    info = {"work": work, "stride": 4, "normalise": "gray uint8 / 255 - 0.5",
+    info = {"work": work, "stride": 4, "normalise": INPUT_FORMAT,
             "torch": torch.__version__}
     paths = [export_module(_StripScorer(classifier, projection.mean, projection.component),
                            torch.zeros(2, 1, 2 * strip_height, 160),
