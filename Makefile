@@ -17,6 +17,7 @@ DEMO_EPOCHS  ?= 3
 DEMO_SEED    ?= 0
 LOC_CONFIG   ?= configs/loc/ddt.yml
 REC_CONFIG   ?= configs/rec/svtr_tiny_cpu.yml
+REC_WEIGHTS  ?= $(DEMO_OUT)/rec/best.pth
 # output.id_line: the CPU recogniser reads 16-row crops of the ID line alone
 LOC_OPTS      = data.root=$(DEMO_DATA) output.dir=$(DEMO_OUT)/loc output.id_line=true \
                 model.checkpoint=$(DEMO_OUT)/loc/model/strip_ddt.pt \
@@ -26,7 +27,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
 .PHONY: setup fonts test demo synth localize train-svtr read-demo show-loc \
-        bench bench-rec bench-loc bench-aug bench-onnx bench-peers setup-peers aug-gallery \
+        bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-onnx bench-peers setup-peers aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
 
 setup: fonts $(VENV)/.installed
@@ -85,7 +86,31 @@ clean-demo:
 	rm -rf $(DEMO_DATA) $(DEMO_OUT)
 
 # --- benchmarks: each writes bench/*.md + .json with the command that produced it -----
-bench: bench-loc bench-rec bench-aug
+bench: bench-loc bench-rec bench-aug bench-e2e
+
+# Extra generated test sets: other seeds and videos than the demo's. bench_high: full
+# train resolution (--test-scale 1); bench_video: one constant ID per video, like real
+# watermarks, for the per-video consensus.
+BENCH_HIGH  ?= data/bench_high
+BENCH_VIDEO ?= data/bench_video
+$(BENCH_HIGH)/boxes.json: | fonts $(VENV)/.installed
+	$(PY) tools/synth_frames.py --out $(BENCH_HIGH) --videos 150 --test-videos 150 \
+	  --test-scale 1 --seed 101 --workers 2 --overwrite
+$(BENCH_VIDEO)/boxes.json: | fonts $(VENV)/.installed
+	$(PY) tools/synth_frames.py --out $(BENCH_VIDEO) --videos 150 --test-videos 150 \
+	  --id-mode video --seed 102 --workers 2 --overwrite
+
+# End to end on full frames at both resolutions (tools/bench.py -> bench/results.*)
+bench-e2e: $(REC_WEIGHTS) $(BENCH_HIGH)/boxes.json
+	$(PY) tools/bench.py --set low=$(DEMO_DATA)/test:$(DEMO_DATA)/test_labels.txt \
+	  --set high=$(BENCH_HIGH)/test:$(BENCH_HIGH)/test_labels.txt \
+	  --loc-config $(LOC_CONFIG) --loc-opt $(LOC_OPTS) --model $(REC_CONFIG) $(REC_WEIGHTS) \
+	  --train-log $(dir $(REC_WEIGHTS))train.log --out bench/results --threads 2
+
+# Issue #4's table: configs/rec/ablation/*.yml, same budget, low-res test crops
+bench-aug-ablation: $(DEMO_OUT)/loc/summary.json
+	OMP_NUM_THREADS=1 $(PY) tools/bench_aug_ablation.py --train $(DEMO_OUT)/loc/train \
+	  --val $(DEMO_OUT)/loc/val/low --test $(DEMO_OUT)/loc/test --out-dir $(DEMO_OUT)/ablation
 
 bench-rec: $(VENV)/.installed
 	$(PY) tools/bench_rec.py
@@ -117,7 +142,6 @@ aug-gallery: $(VENV)/.installed
 	$(PY) tools/aug_gallery.py --out bench/aug_gallery.png --n 6
 
 # --- beyond one model: pseudo-labels, ensembles, ONNX, self-/semi-supervised ----------
-REC_WEIGHTS ?= $(DEMO_OUT)/rec/best.pth
 pseudo-label: $(REC_WEIGHTS)
 	$(PY) tools/pseudo_label.py --model $(REC_CONFIG) $(REC_WEIGHTS) --crops $(DEMO_OUT)/loc/test \
 	  --out $(DEMO_OUT)/pseudo --val $(DEMO_OUT)/loc/val/low --merge-train $(DEMO_OUT)/loc/train \

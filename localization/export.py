@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from localization.frames import FrameRecord, downscale, read_frame, to_gray
+from localization.frames import FrameRecord, downscale, read_frame
 from localization.geometry import crop_rows, scale_rows
 from localization.locator import Localisation, Locator
 from ppocr_ext.lmdb_writer import fill_lmdb, replacing_dirs

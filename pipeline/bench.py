@@ -11,68 +11,34 @@ train.log); pictures of the curve, the confusions and the failures.
 from __future__ import annotations
 
 import json
-import platform
 import re
 import resource
 import shlex
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from pipeline.read_ids import FrameReading, IdReader, batches, decode_frames, list_frame_files
+from pipeline.read_ids import FrameReading, IdReader
 from pipeline.reports import load_truth, score
-from ppocr_ext.ctc_beam import ctc_kbest
 from ppocr_ext.glyph_ceiling import closest_pairs, coin_flip_ceiling, indistinguishable_groups, render_glyphs
+from ppocr_ext.rec_bench import machine
 
 LOG_LINE = re.compile(r"^\[(?P<stamp>[\d/ :]+)\].*?(?P<what>cur metric|global_step: (?P<step>\d+))")
 ACC = re.compile(r"cur metric, acc: (?P<acc>[\d.]+)")
 
 
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-    import torch
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads()}
-
-
 def timed_read(reader: IdReader, folder: Path) -> tuple[list[FrameReading], dict]:
-    """Read a folder with the stages timed apart (decode, locate+crop, recognise, beam)."""
+    """Read a folder with the stages timed apart (decode, localise+crop, recognise, beam)."""
     timing = {"decode": 0.0, "localise": 0.0, "recognise": 0.0, "beam_search": 0.0}
-    readings: list[FrameReading] = []
-    skipped: list[dict] = []
-    for batch in batches(list_frame_files(folder), reader.batch_size):
-        t0 = time.perf_counter()
-        frames, names = decode_frames(batch, skipped)
-        t1 = time.perf_counter()
-        if not frames:
-            continue
-        crops, located = reader.crops(frames)
-        t2 = time.perf_counter()
-        probs = reader.recognizer.posteriors(crops, batch_size=reader.batch_size)
-        t3 = time.perf_counter()
-        for name, loc, p in zip(names, located, probs):
-            kbest = ctc_kbest(p, reader.recognizer.charset, k=reader.k)
-            readings.append(FrameReading(name, kbest[0][0], kbest[0][1], [], loc.side, kbest))
-        t4 = time.perf_counter()
-        for key, dt in zip(timing, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-            timing[key] += dt
+    result = reader.read_folder(folder, progress=False, timing=timing)
     total = sum(timing.values())
     timing = {k: round(v, 2) for k, v in timing.items()}
-    timing.update(frames=len(readings), skipped=len(skipped), seconds=round(total, 2),
-                  frames_per_second=round(len(readings) / total, 1))
-    return readings, timing
+    timing.update(frames=len(result.readings), skipped=len(result.skipped),
+                  seconds=round(total, 2), frames_per_second=round(len(result.readings) / total, 1))
+    return result.readings, timing
 
 
 def training_curve(log_file: Path) -> list[dict]:

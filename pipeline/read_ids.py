@@ -10,6 +10,7 @@ alternatives: at this resolution I and l can be nearly pixel-identical.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -62,10 +63,15 @@ class IdReader:
         located = self.locator.locate([to_gray(f) for f in frames])
         return [crop_rows(f, loc.rows) for f, loc in zip(frames, located)], located
 
-    def read(self, frames: Sequence[np.ndarray], names: Sequence[str]) -> list[FrameReading]:
-        """BGR uint8 frames (any sizes) -> one reading each, in order."""
+    def read(self, frames: Sequence[np.ndarray], names: Sequence[str],
+             timing: dict[str, float] | None = None) -> list[FrameReading]:
+        """BGR uint8 frames (any sizes) -> one reading each, in order. `timing`, when
+        given, accumulates the seconds of each stage (localise, recognise, beam_search)."""
+        clock = StageClock(timing)
         crops, located = self.crops(frames)
+        clock.lap("localise")
         probs = self.recognizer.posteriors(crops, batch_size=self.batch_size)
+        clock.lap("recognise")
         readings = []
         for name, frame, loc, p in zip(names, frames, located, probs):
             kbest = ctc_kbest(p, self.recognizer.charset, k=self.k)
@@ -74,21 +80,40 @@ class IdReader:
                 name=name, text=kbest[0][0], confidence=kbest[0][1],
                 box=list(integer_box(_bounding(loc.rows), width, height)), side=loc.side,
                 alternatives=kbest))
+        clock.lap("beam_search")
         return readings
 
-    def read_folder(self, folder: str | Path, progress: bool = True) -> FolderReading:
+    def read_folder(self, folder: str | Path, progress: bool = True,
+                    timing: dict[str, float] | None = None) -> FolderReading:
         """Every image of `folder` (sorted, not recursive). A frame that cannot be read
-        is logged and listed by name; it never stops the folder."""
+        is logged and listed by name; it never stops the folder. `timing`: as in `read`,
+        plus 'decode'."""
         paths = list_frame_files(folder)
         readings: list[FrameReading] = []
         skipped: list[dict] = []
         with tqdm(total=len(paths), desc="read ids", unit="frame", disable=not progress) as bar:
             for batch in batches(paths, self.batch_size):
+                clock = StageClock(timing)
                 frames, names = decode_frames(batch, skipped)
+                clock.lap("decode")
                 if frames:
-                    readings.extend(self.read(frames, names))
+                    readings.extend(self.read(frames, names, timing))
                 bar.update(len(batch))
         return FolderReading(readings, skipped)
+
+
+class StageClock:
+    """Adds the seconds since the previous lap to `timing[stage]`; does nothing without
+    a `timing` dict, so the reading path costs the same whether or not it is measured."""
+
+    def __init__(self, timing: dict[str, float] | None):
+        self.timing, self.last = timing, time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        if self.timing is not None:
+            now = time.perf_counter()
+            self.timing[stage] = self.timing.get(stage, 0.0) + now - self.last
+            self.last = now
 
 
 def decode_frames(paths: Sequence[Path], skipped: list[dict]) -> tuple[list[np.ndarray], list[str]]:

@@ -1,7 +1,9 @@
 """Recognition LMDBs in the engine's layout, written so that a failure never costs data.
 
 Layout read by OpenOCR's `LMDBDataSet`: `num-samples`, then `image-%09d` (the encoded
-image file, unchanged) and `label-%09d` (UTF-8 text), numbered from 1.
+image file, unchanged) and `label-%09d` (UTF-8 text), numbered from 1. We also store
+`name-%09d` (the source image's file name, which the engine ignores) so that readers of
+our crops can still group frames by video and report failures by file.
 
 Every database is built in a temporary folder next to its target and renamed into place
 only once complete; a target that already exists is moved aside first and deleted only
@@ -112,6 +114,21 @@ def iter_lmdb(path: str | os.PathLike) -> Iterator[tuple[bytes, str]]:
         env.close()
 
 
+def lmdb_names(path: str | os.PathLike) -> list[str] | None:
+    """The source file names stored beside the samples (1..num-samples), or None for an
+    LMDB written elsewhere, which has no `name-` keys."""
+    env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False)
+    try:
+        with env.begin() as txn:
+            count = int(txn.get(b"num-samples") or 0)
+            names = [txn.get(b"name-%09d" % index) for index in range(1, count + 1)]
+    finally:
+        env.close()
+    if not names or any(name is None for name in names):
+        return None
+    return [bytes(name).decode("utf-8") for name in names]
+
+
 def read_lmdb(path: str | os.PathLike) -> list[tuple[bytes, str]]:
     """All `(image bytes, label)` pairs of a recognition LMDB, in key order."""
     return list(iter_lmdb(path))
@@ -173,7 +190,8 @@ def _put_chunk(env: lmdb.Environment, chunk: list[tuple[str, bytes, str]], first
     while True:
         try:
             with env.begin(write=True) as txn:
-                for index, (_, image, label) in enumerate(chunk, start=first_index):
+                for index, (name, image, label) in enumerate(chunk, start=first_index):
+                    txn.put(b"name-%09d" % index, str(name).encode("utf-8"))
                     txn.put(b"image-%09d" % index, image)
                     txn.put(b"label-%09d" % index, label.encode("utf-8"))
                 if num_samples is not None:

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from ppocr_ext.engine import infer_forward, load_engine
 from ppocr_ext.labels import LabelFileError, format_problems, read_label_file
-from ppocr_ext.lmdb_writer import iter_lmdb
+from ppocr_ext.lmdb_writer import iter_lmdb, lmdb_names
 from ppocr_ext.rec_config import ConfigError, load_config
 from ppocr_ext.rec_infer import BadImage, Recognizer, list_images
 
@@ -211,15 +211,16 @@ def is_lmdb(path: str | os.PathLike) -> bool:
 
 def read_crops(source: str | os.PathLike, label_file: str | os.PathLike | None = None,
                charset: Sequence[str] = ()) -> list[CropSample]:
-    """Crops of an LMDB (labels from the LMDB; names `lmdb:<index>`, so no video
-    grouping) or of an image folder (labels from `label_file` when given; images
+    """Crops of an LMDB (labels from the LMDB; names as stored by our writer, else
+    `lmdb:<index>`, which cannot be grouped by video) or of an image folder (labels from `label_file` when given; images
     without a row get label None)."""
     source = Path(source)
     if is_lmdb(source):
         if label_file is not None:
             raise ConfigError(f"{source}: an LMDB carries its own labels; drop --labels")
-        return [CropSample(f"lmdb:{index:09d}", image, label)
-                for index, (image, label) in enumerate(iter_lmdb(source), start=1)]
+        samples = list(iter_lmdb(source))
+        names = lmdb_names(source) or [f"lmdb:{index:09d}" for index in range(1, len(samples) + 1)]
+        return [CropSample(name, image, label) for name, (image, label) in zip(names, samples)]
     if not source.exists():
         raise ConfigError(f"{source}: no such folder, image or LMDB")
     paths, _ = list_images(source)

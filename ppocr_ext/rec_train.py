@@ -33,6 +33,22 @@ def config_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     return parser
 
 
+def resumable_main(run, argv: list[str] | None, description: str | None,
+                   resume_help: str = "continue the run in Global.output_dir from its latest.pth"):
+    """The command line shared by every training tool (recogniser, DiG pre-training,
+    semi-supervised): `-c CONFIG -o ... [--resume]`, logging, and config or checkpoint
+    problems turned into one `error:` line instead of a traceback.
+    `run(config, overrides, resume=...)` does the work; its result is returned."""
+    parser = config_arguments(argparse.ArgumentParser(description=description))
+    parser.add_argument("--resume", action="store_true", help=resume_help)
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        return run(args.config, parse_overrides(args.opt), resume=args.resume)
+    except (ConfigError, CheckpointError) as err:
+        raise SystemExit(f"error: {err}") from err
+
+
 def setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(name)s %(levelname)s: "
                         "%(message)s", datefmt="%Y/%m/%d %H:%M:%S")
@@ -79,15 +95,7 @@ def evaluate(config: str, overrides: list[str] = ()) -> dict:
 
 
 def train_main(argv: list[str] | None = None) -> dict:
-    parser = config_arguments(argparse.ArgumentParser(description=train.__doc__))
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in Global.output_dir from its latest.pth")
-    args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        best = train(args.config, parse_overrides(args.opt), resume=args.resume)
-    except (ConfigError, CheckpointError) as err:
-        raise SystemExit(f"error: {err}") from err
+    best = resumable_main(train, argv, train.__doc__)
     print("best:", ", ".join(f"{key}: {value}" for key, value in best.items()))
     return best
 

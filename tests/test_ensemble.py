@@ -1,11 +1,11 @@
 """CTC string probabilities, voting, posterior fusion and per-video consensus."""
-import itertools
 import json
 import math
 
 import numpy as np
 import pytest
 
+from ctc_oracle import CHARS, brute_force
 from ppocr_ext.consensus import consensus, consensus_by_video, group_by_video
 from ppocr_ext.ctc_beam import ctc_kbest
 from ppocr_ext.ensemble import (FusionError, ctc_string_logprob, ensemble_main,
@@ -13,19 +13,6 @@ from ppocr_ext.ensemble import (FusionError, ctc_string_logprob, ensemble_main,
 from ppocr_ext.posteriors import CropSample, load_torch_recognizer
 from rec_fixtures import WORDS, one_torch_thread, render_crop  # noqa: F401 (autouse)
 from tiny_model import make_tiny_model
-
-CHARS = ["I", "l", "a"]
-
-
-def brute_force(probs):
-    """P(string) by enumerating every alignment: the definition of CTC."""
-    totals = {}
-    for path in itertools.product(range(probs.shape[1]), repeat=probs.shape[0]):
-        p = float(np.prod([probs[t, c] for t, c in enumerate(path)]))
-        collapsed = [c for i, c in enumerate(path) if c != 0 and (i == 0 or path[i - 1] != c)]
-        text = "".join(CHARS[c - 1] for c in collapsed)
-        totals[text] = totals.get(text, 0.0) + p
-    return totals
 
 
 def random_posteriors(rng, frames, classes=len(CHARS) + 1, peak=2.0):

@@ -13,7 +13,7 @@ import pytest
 from ppocr_ext import lmdb_writer
 from ppocr_ext.labels import (LabelFileError, load_dictionary, read_label_file,
                               validate_label, write_label_file)
-from ppocr_ext.lmdb_writer import (LmdbError, create_lmdb, read_lmdb, replacing_dirs,
+from ppocr_ext.lmdb_writer import (LmdbError, create_lmdb, lmdb_names, read_lmdb, replacing_dirs,
                                    write_lmdb)
 from ppocr_ext.split import split_by_video, video_id
 
@@ -65,6 +65,19 @@ def test_round_trip_keeps_bytes_and_labels_with_one_based_keys(tmp_path):
         assert txn.get(b"label-000000003") == b"lI1O0"
     env.close()
     assert hidden_leftovers(tmp_path) == []
+
+
+def test_source_names_travel_with_the_crops_but_foreign_lmdbs_have_none(tmp_path):
+    samples = [("v1_0_.jpg", encoded(10), "AbC123"), ("v1_1_.jpg", encoded(90), "zZ09")]
+    write_lmdb(tmp_path / "ours", samples)
+    assert lmdb_names(tmp_path / "ours") == ["v1_0_.jpg", "v1_1_.jpg"]
+    env = lmdb.open(str(tmp_path / "foreign"), map_size=1 << 20)
+    with env.begin(write=True) as txn:   # the engine's own layout: no name- keys
+        txn.put(b"num-samples", b"1")
+        txn.put(b"image-000000001", encoded(10))
+        txn.put(b"label-000000001", b"AB")
+    env.close()
+    assert lmdb_names(tmp_path / "foreign") is None
 
 
 def test_map_grows_instead_of_failing_on_large_data(tmp_path, monkeypatch):

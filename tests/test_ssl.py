@@ -10,7 +10,6 @@ import gc
 import logging
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch

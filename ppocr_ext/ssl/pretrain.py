@@ -17,7 +17,6 @@ Fine-tune from it with any recogniser config whose encoder matches:
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import time
@@ -27,8 +26,8 @@ import torch
 from tqdm import tqdm
 
 from ppocr_ext.checkpoint import CheckpointError, atomic_save, plain, read_checkpoint
-from ppocr_ext.rec_config import ConfigError, find_latest_checkpoint, load_config, parse_overrides
-from ppocr_ext.rec_train import config_arguments, setup_logging
+from ppocr_ext.rec_config import ConfigError, find_latest_checkpoint, load_config
+from ppocr_ext.rec_train import resumable_main
 from ppocr_ext.ssl.data import (UnlabeledCrops, base_transforms, endless_batches, find_sources,
                                 view_transforms)
 from ppocr_ext.ssl.dig import DiG
@@ -158,12 +157,4 @@ def pretrain(config: str, overrides=(), resume: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = config_arguments(argparse.ArgumentParser(description=pretrain.__doc__))
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in Global.output_dir from its latest.pth")
-    args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        return pretrain(args.config, parse_overrides(args.opt), resume=args.resume)
-    except (ConfigError, CheckpointError) as err:
-        raise SystemExit(f"error: {err}") from err
+    return resumable_main(pretrain, argv, pretrain.__doc__)

@@ -22,19 +22,16 @@ recogniser checkpoint: use it for inference or `Global.pretrained_model`), `best
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 from pathlib import Path
 
 import torch
 
-from ppocr_ext.checkpoint import (CheckpointError, atomic_save, load_weights, plain,
-                                  read_checkpoint, save_ckpt)
+from ppocr_ext.checkpoint import atomic_save, load_weights, plain, read_checkpoint, save_ckpt
 from ppocr_ext.engine import build_trainer
-from ppocr_ext.rec_config import (ConfigError, check_config, find_latest_checkpoint,
-                                  load_config, parse_overrides)
-from ppocr_ext.rec_train import config_arguments, setup_logging
+from ppocr_ext.rec_config import ConfigError, check_config, find_latest_checkpoint, load_config
+from ppocr_ext.rec_train import resumable_main
 from ppocr_ext.ssl.consistency import MODES, MeanTeacher, consistency_loss
 from ppocr_ext.ssl.data import (UnlabeledCrops, base_transforms, endless_batches, find_sources,
                                 view_transforms)
@@ -222,14 +219,7 @@ def train_semi(config: str, overrides=(), resume: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = config_arguments(argparse.ArgumentParser(description=train_semi.__doc__))
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in Global.output_dir from latest.pth/teacher.pth")
-    args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        best = train_semi(args.config, parse_overrides(args.opt), resume=args.resume)
-    except (ConfigError, CheckpointError) as err:
-        raise SystemExit(f"error: {err}") from err
+    best = resumable_main(train_semi, argv, train_semi.__doc__, "continue the run in "
+                         "Global.output_dir from latest.pth/teacher.pth")
     print("best:", ", ".join(f"{key}: {value}" for key, value in best.items()))
     return best
