@@ -13,7 +13,7 @@ FONT_PACKAGES := fonts-liberation fonts-dejavu-core fonts-freefont-ttf fonts-wqy
 DEMO_DATA    ?= data/demo
 DEMO_OUT     ?= output/demo
 DEMO_VIDEOS  ?= 1200
-DEMO_EPOCHS  ?= 3
+DEMO_EPOCHS  ?= 7
 DEMO_SEED    ?= 0
 LOC_CONFIG   ?= configs/loc/ddt.yml
 REC_CONFIG   ?= configs/rec/svtr_tiny_cpu.yml
@@ -26,7 +26,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
-.PHONY: setup fonts test demo synth localize train-svtr read-demo show-loc \
+.PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
         bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-onnx bench-peers setup-peers aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
 
@@ -71,6 +71,16 @@ train-svtr: $(DEMO_OUT)/rec/best.pth
 $(DEMO_OUT)/rec/best.pth: $(DEMO_OUT)/loc/summary.json
 	$(PY) tools/train.py -c $(REC_CONFIG) -o $(REC_OPTS) \
 	  $$( [ -f $(DEMO_OUT)/rec/latest.pth ] && echo --resume )
+
+# Stage 2 of the CPU recipe (not part of the demo): fine-tune the demo's model with the
+# full augmentation ladder, which it can afford once CTC has left its blank stall.
+AUG_EPOCHS ?= 4
+train-svtr-aug: $(DEMO_OUT)/rec_aug/best.pth
+$(DEMO_OUT)/rec_aug/best.pth: $(DEMO_OUT)/rec/best.pth
+	$(PY) tools/train.py -c configs/rec/svtr_tiny_cpu_aug.yml -o Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
+	  Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low Global.output_dir=$(DEMO_OUT)/rec_aug \
+	  Global.epoch_num=$(AUG_EPOCHS) Global.pretrained_model=$(DEMO_OUT)/rec/best.pth \
+	  $$( [ -f $(DEMO_OUT)/rec_aug/latest.pth ] && echo --resume )
 
 read-demo: $(DEMO_OUT)/read/score.json
 $(DEMO_OUT)/read/score.json: $(DEMO_OUT)/rec/best.pth

@@ -6,7 +6,9 @@ Output of one run (`output.dir`):
     {train,val}/high    crops of the train frames at their own resolution
     {train,val}/low     the same boxes cut from the train frames shrunk by
                         `output.train_downscale` (1.7: the test resolution), as the seed
-                        trained on (the engine reads every LMDB under `train/`)
+                        trained on, and JPEG re-compressed at that size with a quality
+                        in `output.train_low_jpeg` (fixed per frame name) like a
+                        screenshot (the engine reads every LMDB under `train/`)
     test                crops of the test frames
 Train crops are split by video (`ppocr_ext.split`), so no background is on both sides.
 Labels (`<image>\\t<ID>`) are carried into the LMDBs. A split without a label file has no
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -28,7 +31,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from localization.frames import FrameRecord, downscale, read_frame
+from localization.frames import FrameRecord, low_res_version, read_frame
 from localization.geometry import crop_rows, scale_rows
 from localization.locator import Localisation, Locator
 from ppocr_ext.lmdb_writer import fill_lmdb, replacing_dirs
@@ -66,8 +69,19 @@ def entry_rows(entry: dict) -> list:
     return [[entry["box"]]] if "box" in entry else entry["rows"]
 
 
-def cut(record: FrameRecord, entry: dict, shrink: float, image_format: str) -> bytes | None:
-    """Encoded crop of one frame (optionally shrunk first), or None if it became unreadable."""
+def jpeg_quality_for(name: str, jpeg_range: tuple[int, int] | None) -> int | None:
+    """A quality in `jpeg_range` that depends only on the frame's name: reruns and
+    resumed exports write the same bytes."""
+    if jpeg_range is None:
+        return None
+    low, high = jpeg_range
+    return low + zlib.crc32(name.encode("utf-8")) % (high - low + 1)
+
+
+def cut(record: FrameRecord, entry: dict, shrink: float, image_format: str,
+        jpeg_range: tuple[int, int] | None = None) -> bytes | None:
+    """Encoded crop of one frame (optionally shrunk and JPEG re-compressed first), or
+    None if it became unreadable."""
     frame = read_frame(record.path)
     if frame is None:
         return None
@@ -77,7 +91,7 @@ def cut(record: FrameRecord, entry: dict, shrink: float, image_format: str) -> b
         log.warning("skipping %s: it changed size since it was localised", record.path)
         return None
     if shrink != 1:
-        frame = downscale(frame, shrink)
+        frame = low_res_version(frame, shrink, jpeg_quality_for(record.name, jpeg_range))
         rows = scale_rows(rows, frame.shape[1] / width, frame.shape[0] / height)
     ok, encoded = cv2.imencode(image_format, crop_rows(frame, rows))
     if not ok:
@@ -85,26 +99,27 @@ def cut(record: FrameRecord, entry: dict, shrink: float, image_format: str) -> b
     return encoded.tobytes()
 
 
-def crop_samples(records: list[FrameRecord], boxes: dict, shrink: float,
-                 image_format: str) -> Iterator[tuple[str, bytes, str]]:
+def crop_samples(records: list[FrameRecord], boxes: dict, shrink: float, image_format: str,
+                 jpeg_range: tuple[int, int] | None = None) -> Iterator[tuple[str, bytes, str]]:
     for record in records:
         if record.name not in boxes:
             continue
-        data = cut(record, boxes[record.name], shrink, image_format)
+        data = cut(record, boxes[record.name], shrink, image_format, jpeg_range)
         if data is not None:
             yield record.name, data, record.label
 
 
 def write_crop_lmdbs(targets: dict[Path, list[FrameRecord]], boxes: dict, shrink: float,
-                     image_format: str) -> dict[str, int]:
+                     image_format: str, jpeg_range: tuple[int, int] | None = None) -> dict[str, int]:
     """Fill several LMDBs, published together (a failure keeps the previous outputs)."""
     paths = list(targets)
     counts = {}
     with replacing_dirs(paths) as stagings:
         for path, staging in zip(paths, stagings):
             records = [r for r in targets[path] if r.name in boxes]
-            counts[str(path)] = fill_lmdb(staging, crop_samples(records, boxes, shrink, image_format),
-                                          total=len(records), desc=f"writing {path}")
+            counts[str(path)] = fill_lmdb(
+                staging, crop_samples(records, boxes, shrink, image_format, jpeg_range),
+                total=len(records), desc=f"writing {path}")
     return counts
 
 
@@ -148,11 +163,14 @@ def export_split(locator: Locator, split: str, records: list[FrameRecord], out_d
                                             output["split_seed"])
     by_name = {r.name: r for r in kept}
     counts = {}
-    for variant, shrink in (("high", 1.0), ("low", float(output["train_downscale"]))):
+    low_jpeg = output.get("train_low_jpeg")
+    for variant, shrink, jpeg_range in (("high", 1.0, None),
+                                        ("low", float(output["train_downscale"]),
+                                         tuple(low_jpeg) if low_jpeg else None)):
         targets = {out_dir / "train" / variant: [by_name[n] for n in train_names]}
         if val_names:
             targets[out_dir / "val" / variant] = [by_name[n] for n in val_names]
-        counts.update(write_crop_lmdbs(targets, boxes, shrink, image_format))
+        counts.update(write_crop_lmdbs(targets, boxes, shrink, image_format, jpeg_range))
     return boxes, counts
 
 

@@ -62,3 +62,15 @@ def downscale(image: np.ndarray, factor: float) -> np.ndarray:
     h, w = image.shape[:2]
     size = (max(1, round(w / factor)), max(1, round(h / factor)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def low_res_version(image: np.ndarray, factor: float, jpeg_quality: int | None) -> np.ndarray:
+    """A frame as a low-resolution screenshot shows it: shrunk by `factor`, then (when a
+    quality is given) JPEG re-compressed at that size, which is where test frames lose
+    most of their glyph detail. Gray or BGR in, the same out."""
+    small = downscale(image, factor)
+    if jpeg_quality is None:
+        return small
+    ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+    flag = cv2.IMREAD_GRAYSCALE if small.ndim == 2 else cv2.IMREAD_COLOR
+    return cv2.imdecode(encoded, flag) if ok else small

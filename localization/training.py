@@ -22,7 +22,7 @@ from torch import nn
 from tqdm import tqdm
 
 from localization.ddt import DDTProjection, DescriptorStats
-from localization.frames import FrameRecord, downscale, read_frame
+from localization.frames import FrameRecord, low_res_version, read_frame
 from localization.geometry import stitch_strips
 from localization.locator import Locator, Margins, WorkParams
 from localization.model import INPUT_FORMAT, BoxRegressor, StripClassifier, normalise
@@ -43,12 +43,6 @@ class WorkSet:
         arrays = list(self.buckets.values())
         sizes = np.array([len(a) for a in arrays], float)
         return arrays[rng.choice(len(arrays), p=sizes / sizes.sum())]
-
-
-def low_res_version(gray: np.ndarray, factor: float, jpeg_quality: int) -> np.ndarray:
-    small = downscale(gray, factor)
-    ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
-    return cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE) if ok else small
 
 
 def load_work_set(records: list[FrameRecord], work: WorkParams, low_res_factor: float,

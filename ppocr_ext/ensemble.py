@@ -33,6 +33,7 @@ import numpy as np
 from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.ctc_beam import BLANK
 from ppocr_ext.labels import LabelFileError
+from ppocr_ext.lmdb_writer import lmdb_names
 from ppocr_ext.posteriors import is_lmdb, load_recognizer, read_crops, run_samples
 from ppocr_ext.rec_config import ConfigError
 from ppocr_ext.split import video_id
@@ -337,9 +338,10 @@ def ensemble_main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for torch models")
     args = parser.parse_args(argv)
-    if args.group_by and is_lmdb(args.crops):
-        parser.error("--group-by video needs an image folder: LMDB samples carry no file "
-                     "names, so their videos are unknown")
+    if args.group_by and is_lmdb(args.crops) and lmdb_names(args.crops) is None:
+        parser.error(f"--group-by video: {args.crops} stores no file names (an LMDB not "
+                     "written by this project), so its videos are unknown; use an image "
+                     "folder or re-export the crops with tools/localize.py")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         recognizers = [load_recognizer(model, bf16=args.bf16) for model in args.model]

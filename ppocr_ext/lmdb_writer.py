@@ -114,6 +114,12 @@ def iter_lmdb(path: str | os.PathLike) -> Iterator[tuple[bytes, str]]:
         env.close()
 
 
+def lmdbs_under(path: str | os.PathLike) -> list[Path]:
+    """Every LMDB at or below `path`, sorted: a folder of LMDBs is walked as the engine's
+    LMDBDataSet walks its `data_dir` (e.g. localize's `train/` holding `high/` and `low/`)."""
+    return sorted(Path(d) for d, _, files in os.walk(path) if "data.mdb" in files)
+
+
 def lmdb_names(path: str | os.PathLike) -> list[str] | None:
     """The source file names stored beside the samples (1..num-samples), or None for an
     LMDB written elsewhere, which has no `name-` keys."""

@@ -28,7 +28,7 @@ from typing import Sequence
 
 from ppocr_ext.ensemble import CtcReading, atomic_write_text, greedy_reading
 from ppocr_ext.labels import LabelFileError, write_label_file
-from ppocr_ext.lmdb_writer import LmdbError, iter_lmdb, write_lmdb
+from ppocr_ext.lmdb_writer import LmdbError, iter_lmdb, lmdbs_under, write_lmdb
 from ppocr_ext.posteriors import (CropSample, PosteriorRecognizer, is_lmdb, load_recognizer,
                                   read_crops, run_samples)
 from ppocr_ext.rec_config import ConfigError
@@ -167,8 +167,9 @@ def pseudo_label(recognizer: PosteriorRecognizer, crops: str | os.PathLike,
     check_no_overlap(out, [crops, labels, val, val_labels, merge_train])
     if val is not None and not is_lmdb(val) and val_labels is None:
         raise ConfigError(f"--val {val} is an image folder: pass --val-labels too")
-    if merge_train is not None and not is_lmdb(merge_train):
-        raise ConfigError(f"--merge-train {merge_train}: not an LMDB folder (no data.mdb)")
+    if merge_train is not None and not lmdbs_under(merge_train):
+        raise ConfigError(f"--merge-train {merge_train}: holds no LMDB (no data.mdb at or "
+                          "below it)")
     if input_truth and not is_lmdb(crops) and labels is None:
         raise ConfigError("--input-labels-are-truth needs --labels (or an LMDB input)")
     charset = recognizer.charset
@@ -225,11 +226,12 @@ def pseudo_label(recognizer: PosteriorRecognizer, crops: str | os.PathLike,
 
 
 def _merged_samples(train: str | os.PathLike, pseudo: list[tuple[str, bytes, str]]):
-    """The training LMDB's samples, then the pseudo-labelled ones. (The engine's
-    LMDBDataSet takes one `data_dir` and does not follow symlinks, so retraining on
-    both needs one folder that holds both.)"""
-    for index, (image, label) in enumerate(iter_lmdb(train), start=1):
-        yield f"{train}#{index}", image, label
+    """The samples of every training LMDB at or below `train`, then the pseudo-labelled
+    ones. (The engine's LMDBDataSet takes one `data_dir` and does not follow symlinks,
+    so retraining on both needs one folder that holds both.)"""
+    for lmdb_dir in lmdbs_under(train):
+        for index, (image, label) in enumerate(iter_lmdb(lmdb_dir), start=1):
+            yield f"{lmdb_dir}#{index}", image, label
     yield from pseudo
 
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from localization import pipeline
+from localization import export, pipeline
 from localization.bench import score, timed_locate
 from localization.config import apply_overrides, load_config, parse_overrides
 from localization.ddt import DDTProjection, DescriptorStats, largest_component_box
-from localization.frames import list_frames, read_frame
+from localization.frames import FrameRecord, list_frames, low_res_version, read_frame
 from localization.geometry import (crop_rows, direct_crop_rows, hit, iou, pad_box, rows_area,
                                    work_size)
 from ppocr_ext.lmdb_writer import read_lmdb
@@ -220,3 +220,23 @@ def test_show_loc_draws_a_grid(tiny_config, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     grid = cv2.imread(str(out))
     assert grid is not None and grid.shape[0] >= 2 * 200
+
+
+def test_low_resolution_crops_are_jpeg_recompressed_like_a_screenshot(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, size=(120, 200, 3), dtype=np.uint8)
+    path = tmp_path / "v1_0_.png"
+    cv2.imwrite(str(path), frame)
+    record = FrameRecord(path.name, "AB12", path)
+    entry = {"box": [10, 10, 190, 60], "frame_size": [200, 120]}
+    qualities = {export.jpeg_quality_for(f"v{i}_0_.jpg", (35, 75)) for i in range(200)}
+    assert min(qualities) >= 35 and max(qualities) <= 75 and len(qualities) > 20
+    assert export.jpeg_quality_for("v1_0_.jpg", None) is None
+    clean = export.cut(record, entry, 1.7, ".png")
+    lossy = export.cut(record, entry, 1.7, ".png", (35, 35))
+    assert lossy == export.cut(record, entry, 1.7, ".png", (35, 35))   # same bytes on a rerun
+    clean, lossy = (cv2.imdecode(np.frombuffer(b, np.uint8), 1) for b in (clean, lossy))
+    assert clean.shape == lossy.shape and clean.shape[0] < 50   # the 50-row box, shrunk
+    assert np.abs(clean.astype(int) - lossy.astype(int)).mean() > 5   # JPEG q35 on noise
+    gray = low_res_version(frame[..., 0], 1.7, 50)
+    assert gray.ndim == 2 and gray.shape == (71, 118)

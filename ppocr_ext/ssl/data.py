@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ppocr_ext.augment import with_preset
-from ppocr_ext.lmdb_writer import LmdbError, iter_lmdb
+from ppocr_ext.lmdb_writer import LmdbError, iter_lmdb, lmdbs_under
 from ppocr_ext.rec_config import ConfigError, resolve_input
 from ppocr_ext.rec_infer import list_images
 
@@ -74,7 +74,7 @@ def find_sources(paths, config_dir: str | os.PathLike | None = None) -> list[Sou
             raise ConfigError(f"unlabeled data {given!r} not found (looked in {Path.cwd()}, "
                               f"{config_dir} and the project root)")
         path = Path(found)
-        lmdbs = sorted(Path(d) for d, _, files in os.walk(path) if "data.mdb" in files)
+        lmdbs = lmdbs_under(path)
         if lmdbs:
             sources += [Source("lmdb", p, _lmdb_images(p)) for p in lmdbs]
         else:
