@@ -166,3 +166,16 @@ def test_ensemble_tool_reports_each_model_and_the_ensemble(tiny, tmp_path, capsy
     assert report["frames"] == 4 and "vid" in report["videos"]
     assert "| vote of 2 models | frame |" in (out / "report.md").read_text()
     assert (out / "frames.csv").read_text().count("\n") == 5
+
+
+def test_consensus_groups_lmdb_crops_by_the_frame_names_they_carry(tiny, tmp_path):
+    from ppocr_ext.lmdb_writer import write_lmdb
+    samples = [(f"v{i % 2}_{i}_.jpg", render_crop(WORDS[0], i), WORDS[0]) for i in range(4)]
+    write_lmdb(tmp_path / "ours", samples)
+    config, weights = tiny
+    result = ensemble_main(["--model", str(config), str(weights), "--crops",
+                            str(tmp_path / "ours"), "--group-by", "video",
+                            "--out", str(tmp_path / "report")])
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert set(report["videos"]) == {"v0", "v1"}
+    assert any(row["method"] == "per-video consensus" for row in result)
