@@ -27,7 +27,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
-        bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-onnx bench-peers setup-peers aug-gallery \
+        bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
 
 setup: fonts $(VENV)/.installed
@@ -169,6 +169,15 @@ export-onnx: $(REC_WEIGHTS)
 bench-onnx: export-onnx
 	$(PY) tools/bench_onnx.py -c $(REC_CONFIG) --weights $(REC_WEIGHTS) \
 	  --onnx $(dir $(REC_WEIGHTS))model.onnx --crops $(DEMO_OUT)/loc/val/low
+
+# Issue #8's rows: from scratch vs DiG pre-trained vs semi-supervised at a label budget
+# and a CPU budget per arm (process CPU minutes). Defaults are a small, 2-core-sized run.
+SSL_BUDGETS ?= 2000
+SSL_MINUTES ?= 6
+bench-ssl: $(DEMO_OUT)/loc/summary.json
+	$(PY) tools/bench_ssl.py --train $(DEMO_OUT)/loc/train/low --test $(DEMO_OUT)/loc/test \
+	  --budgets $(SSL_BUDGETS) --minutes $(SSL_MINUTES) --pretrain-minutes $(SSL_MINUTES) \
+	  --threads 2 --out bench/ssl.md
 
 pretrain-dig: $(VENV)/.installed
 	$(PY) tools/pretrain_ssl.py -c configs/ssl/dig_tiny.yml
