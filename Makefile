@@ -115,7 +115,8 @@ bench-e2e: $(REC_WEIGHTS) $(BENCH_HIGH)/boxes.json
 	$(PY) tools/bench.py --set low=$(DEMO_DATA)/test:$(DEMO_DATA)/test_labels.txt \
 	  --set high=$(BENCH_HIGH)/test:$(BENCH_HIGH)/test_labels.txt \
 	  --loc-config $(LOC_CONFIG) --loc-opt $(LOC_OPTS) --model $(REC_CONFIG) $(REC_WEIGHTS) \
-	  --train-log $(dir $(REC_WEIGHTS))train.log --out bench/results --threads 2
+	  --train-log $(dir $(REC_WEIGHTS))train.log --out bench/results --threads 2 \
+	  --peers bench/peers.json
 
 # Issue #4's table: configs/rec/ablation/*.yml, same budget, low-res test crops
 bench-aug-ablation: $(DEMO_OUT)/loc/summary.json

@@ -134,6 +134,15 @@ def evaluate_set(reader: IdReader, frames: Path, labels: Path, k: int) -> tuple[
     return score(readings, truth, k), readings, timing | {"truth": truth}
 
 
+def peer_rows(peers: dict) -> dict:
+    """The off-the-shelf OCR figures of a tools/bench_peers.py report, flattened."""
+    rows = [{"peer": name, "version": peer.get("version", ""), "input": kind,
+             "images": r["images"], "exact_match": r["accuracy"],
+             "images_per_second": r["images_per_second"]}
+            for name, peer in peers["peers"].items() for kind, r in peer["results"].items()]
+    return {"command": peers["command"], "date": peers.get("date"), "rows": rows}
+
+
 def to_markdown(results: dict) -> str:
     lines = ["# Benchmark", "", f"Command: `{results['command']}`  ",
              f"Date: {results['date']}  ",
@@ -160,6 +169,13 @@ def to_markdown(results: dict) -> str:
               "|---|---|---|---|"]
     lines += [f"| {g['font']} | {', '.join(f'{p} ({d})' for p, d in g['closest_pairs'])} | "
               f"{' '.join(g['groups_within_8']) or '-'} | {g['coin_flip_ceiling']} |" for g in results["glyphs"]]
+    if results.get("peers"):
+        peers = results["peers"]
+        lines += ["", "## Off-the-shelf OCR on the same low-resolution frames", "",
+                  f"From `bench/peers.md` ({peers['date']}): `{peers['command']}`", "",
+                  "| system | input | images | exact match | images/s |", "|---|---|---|---|---|"]
+        lines += [f"| {r['version'] or r['peer']} | {r['input']} | {r['images']} | "
+                  f"{r['exact_match']:.4f} | {r['images_per_second']} |" for r in peers["rows"]]
     if results.get("training_curve"):
         lines += ["", "## Training curve (validation crops, low resolution)", "",
                   "| wall minutes | step | val exact match |", "|---|---|---|"]
@@ -187,6 +203,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--model", nargs="+", required=True, metavar="PATH",
                    help="CONFIG.yml WEIGHTS.pth, or MODEL.onnx")
     p.add_argument("--train-log", help="the recogniser's train.log, for the training curve")
+    p.add_argument("--peers", help="bench/peers.json of tools/bench_peers.py (its own optional "
+                   "install): its figures are quoted beside ours, with its command")
     p.add_argument("--k", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="bench/results", help="writes OUT.md, OUT.json and OUT_*.png")
@@ -215,6 +233,8 @@ def main(argv: list[str] | None = None) -> dict:
         results["training_curve"] = training_curve(Path(args.train_log))
         if results["training_curve"]:
             plot_curve(results["training_curve"], out.with_name(f"{out.name}_training_curve.png"))
+    if args.peers and Path(args.peers).is_file():
+        results["peers"] = peer_rows(json.loads(Path(args.peers).read_text(encoding="utf-8")))
     out.with_suffix(".json").write_text(json.dumps(results, indent=1))
     out.with_suffix(".md").write_text(to_markdown(results))
     print(to_markdown(results))

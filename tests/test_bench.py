@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from localization.locator import Locator, Margins, WorkParams
-from pipeline.bench import evaluate_set, glyph_report, to_markdown, training_curve
+from pipeline.bench import evaluate_set, glyph_report, peer_rows, to_markdown, training_curve
 from pipeline.read_ids import IdReader
 from test_read_ids import ScriptedRecognizer, frames  # noqa: F401  (fixture)
 
@@ -34,6 +34,22 @@ def test_evaluate_set_times_every_stage_and_scores(frames, tmp_path):  # noqa: F
     text = to_markdown(results)
     assert "Command: `python tools/bench.py`" in text
     assert "| low | 3 | 1.0000 |" in text
+
+
+def test_peer_figures_are_quoted_with_their_own_command():
+    peers = {"command": "python tools/bench_peers.py --limit 300", "date": "d",
+             "peers": {"rapidocr": {"version": "rapidocr 1.4.4", "results": {
+                 "full frames": {"images": 300, "accuracy": 0.1633, "images_per_second": 2.37}}}}}
+    rows = peer_rows(peers)
+    assert rows["rows"] == [{"peer": "rapidocr", "version": "rapidocr 1.4.4",
+                             "input": "full frames", "images": 300, "exact_match": 0.1633,
+                             "images_per_second": 2.37}]
+    results = {"command": "c", "date": "d", "k": 2, "localiser": "l", "recogniser": "r",
+               "glyphs": [], "sets": {}, "peers": rows,
+               "machine": {"cpu": "cpu", "cores": 2, "torch": "2.13.0", "torch_threads": 1}}
+    text = to_markdown(results)
+    assert "`python tools/bench_peers.py --limit 300`" in text
+    assert "| rapidocr 1.4.4 | full frames | 300 | 0.1633 | 2.37 |" in text
 
 
 def test_glyph_report_names_each_font():
