@@ -265,3 +265,15 @@ def test_bench_smoke_writes_the_report(tmp_path):
     assert "Command: `python tools/bench_ssl.py --smoke --work" in text
     rows = [line.split(" | ")[:2] for line in text.splitlines() if line.startswith("| 32 |")]
     assert rows == [["| 32", "scratch"], ["| 32", "dig"], ["| 32", "semi"]]
+
+
+def test_label_budget_subset_walks_a_folder_of_lmdbs(tmp_path):
+    """localize writes train/{high,low}: a label budget is drawn from both."""
+    from ppocr_ext.lmdb_writer import read_lmdb
+    make_lmdb(tmp_path / "train" / "high", 5)
+    make_lmdb(tmp_path / "train" / "low", 3)
+    everything = read_lmdb(tmp_path / "train" / "high") + read_lmdb(tmp_path / "train" / "low")
+    subset = read_lmdb(bench.sample_lmdb(tmp_path / "train", 4, tmp_path / "four", seed=0))
+    assert len(subset) == 4 and all(sample in everything for sample in subset)
+    whole = read_lmdb(bench.sample_lmdb(tmp_path / "train", 100, tmp_path / "all", seed=0))
+    assert whole == everything

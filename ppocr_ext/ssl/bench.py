@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 import torch
 
-from ppocr_ext.lmdb_writer import iter_lmdb, write_lmdb
+from ppocr_ext.lmdb_writer import iter_lmdb, lmdbs_under, write_lmdb
 from ppocr_ext.rec_config import PROJECT_ROOT, ConfigError, count_lmdb_samples
 from ppocr_ext.rec_train import evaluate, setup_logging, train
 from ppocr_ext.ssl.pretrain import pretrain
@@ -95,11 +95,13 @@ class CpuTimer:
 
 
 def sample_lmdb(source: Path, count: int, out: Path, seed: int) -> Path:
-    """A random `count`-crop subset of a labelled LMDB (all of it if smaller)."""
+    """A random `count`-crop subset of a labelled LMDB, or of every LMDB below a folder
+    (e.g. localize's `train/` with `high/` and `low/`); all of it if smaller."""
     total = count_lmdb_samples(source, "--train")
     keep = set(random.Random(seed).sample(range(total), min(count, total)))
-    write_lmdb(out, ((f"{source}#{i + 1}", image, label)
-                     for i, (image, label) in enumerate(iter_lmdb(source)) if i in keep),
+    rows = ((f"{lmdb_dir}#{i + 1}", image, label) for lmdb_dir in lmdbs_under(source)
+            for i, (image, label) in enumerate(iter_lmdb(lmdb_dir)))
+    write_lmdb(out, (row for index, row in enumerate(rows) if index in keep),
                total=total, desc=f"labelled subset {len(keep)}")
     return out
 
