@@ -110,7 +110,8 @@ def crop_samples(records: list[FrameRecord], boxes: dict, shrink: float, image_f
 
 
 def write_crop_lmdbs(targets: dict[Path, list[FrameRecord]], boxes: dict, shrink: float,
-                     image_format: str, jpeg_range: tuple[int, int] | None = None) -> dict[str, int]:
+                     image_format: str,
+                     jpeg_range: tuple[int, int] | None = None) -> dict[str, int]:
     """Fill several LMDBs, published together (a failure keeps the previous outputs)."""
     paths = list(targets)
     counts = {}

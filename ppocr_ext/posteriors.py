@@ -212,8 +212,8 @@ def is_lmdb(path: str | os.PathLike) -> bool:
 def read_crops(source: str | os.PathLike, label_file: str | os.PathLike | None = None,
                charset: Sequence[str] = ()) -> list[CropSample]:
     """Crops of an LMDB (labels from the LMDB; names as stored by our writer, else
-    `lmdb:<index>`, which cannot be grouped by video) or of an image folder (labels from `label_file` when given; images
-    without a row get label None)."""
+    `lmdb:<index>`, which cannot be grouped by video) or of an image folder (labels from
+    `label_file` when given; images without a row get label None)."""
     source = Path(source)
     if is_lmdb(source):
         if label_file is not None:

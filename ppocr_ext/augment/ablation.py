@@ -20,10 +20,10 @@ from pathlib import Path
 
 from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.rec_bench import machine
-from ppocr_ext.rec_config import load_config
+from ppocr_ext.rec_config import PROJECT_ROOT, load_config
 
 ARMS = ("none", "standard", "standard_tia", "standard_tia_lowres")
-CONFIG_DIR = Path("configs/rec/ablation")
+CONFIG_DIR = PROJECT_ROOT / "configs" / "rec" / "ablation"   # found from any working dir
 STEP_LINE = re.compile(r"^\[(?P<stamp>[\d/ :]+)\].*epoch: \[(?P<epoch>\d+)/(?P<total>\d+)\], "
                        r"global_step: (?P<step>\d+)")
 BEST_LINE = re.compile(r"best metric, acc: (?P<acc>[\d.]+)")
@@ -70,7 +70,8 @@ def run_arm(args: argparse.Namespace, arm: str) -> dict:
         train(str(config), overrides, resume=(run_dir / "latest.pth").is_file())
     test = evaluate(str(config), [*overrides, f"Global.pretrained_model={run_dir / 'best.pth'}",
                                   f"Eval.dataset.data_dir={args.test}"])
-    return {"arm": arm, "config": str(config), **run_summary(run_dir / "train.log"),
+    return {"arm": arm, "config": str(config.relative_to(PROJECT_ROOT)),
+            **run_summary(run_dir / "train.log"),
             "test_acc": test["acc"], "test_1_ned": test["norm_edit_dis"],
             "test_samples": test["num_samples"]}
 
