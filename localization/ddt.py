@@ -72,15 +72,21 @@ class DDTProjection:
         return cls(state["mean"].numpy(), state["component"].numpy())
 
 
-def largest_component_box(heatmap: np.ndarray, out_height: int, out_width: int,
-                          threshold: float = 0.0, join: int = 0
-                          ) -> tuple[float, float, float, float] | None:
-    """Heatmap (h, w) at feature resolution -> box of the largest connected region of
+def blob_box(heatmap: np.ndarray, out_height: int, out_width: int, threshold: float = 0.0,
+             join: int = 0, evidence: np.ndarray | None = None
+             ) -> tuple[float, float, float, float] | None:
+    """Heatmap (h, w) at feature resolution -> box of one connected region of
     heat > threshold * max(heat), in pixels of an (out_height, out_width) image; None
     when no location is positive.
 
+    Which region: the largest (DDT's rule) or, given an `evidence` map of the same shape,
+    the one holding the highest evidence. DDT's component answers "what do the positives
+    share", which captions and @handles near the same edge also are; the classifier's
+    own score map answers "what tells an edge strip with the mark from one without",
+    and picks the mark among them (bench/loc.md, "pick").
+
     threshold 0 is DDT's own rule (positive projection = object); a fraction of the
-    peak tightens the blob, whose halo is as wide as the receptive field. The heatmap is
+    peak tightens the blob, whose halo is as wide as the receptive field. The maps are
     upsampled bilinearly BEFORE thresholding, so box edges fall between feature cells
     instead of on the stride-4 grid (a watermark is ~7 px high here). `join` closes
     horizontal gaps up to that many pixels first: a line of text whose middle sits on a
@@ -93,9 +99,14 @@ def largest_component_box(heatmap: np.ndarray, out_height: int, out_width: int,
     mask = (big > max(0.0, threshold) * peak).astype(np.uint8)
     if join > 1:
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, join), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
         return None
-    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if evidence is None:
+        best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    else:
+        big_evidence = cv2.resize(evidence.astype(np.float32), (out_width, out_height),
+                                  interpolation=cv2.INTER_LINEAR)
+        best = 1 + int(np.argmax([big_evidence[labels == c].max() for c in range(1, count)]))
     x, y, w, h = (int(v) for v in stats[best, :4])
     return float(x), float(y), float(x + w), float(y + h)

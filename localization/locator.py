@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import torch
 
-from localization.ddt import DDTProjection, largest_component_box
+from localization.ddt import DDTProjection, blob_box
 from localization.geometry import (Box, Rows, direct_crop_rows, integer_box, pad_box,
                                    stitch_strips, to_work)
 from localization.id_line import id_line_rows
@@ -31,6 +31,7 @@ from localization.model import BoxRegressor, StripClassifier, for_inference, nor
 
 METHODS = ("direct", "ddt", "psol")
 DECISIONS = ("classifier", "ddt")
+PICKS = ("area", "classifier")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Localisation:
     score: float | None = None       # classifier logit(top pair) - logit(bottom pair)
     fallback: bool = False           # no positive blob: the whole edge strip was kept
     raw_box: Box | None = None       # the unpadded box in frame pixels
+    anchor_row: float | None = None  # frame row where the classifier's score map peaks
 
 
 @dataclass
@@ -77,7 +79,8 @@ def cut_to_id_line(gray: np.ndarray, result: Localisation) -> None:
     height, width = gray.shape[:2]
     box = result.rows[0][0]
     x0, y0, x1, y1 = integer_box(box, width, height)
-    top, bottom = id_line_rows(gray[y0:y1, x0:x1])
+    anchor = None if result.anchor_row is None else result.anchor_row - y0
+    top, bottom = id_line_rows(gray[y0:y1, x0:x1], anchor)
     result.rows = [[(box[0], float(y0 + top), box[2], float(y0 + bottom))]]
 
 
@@ -87,11 +90,14 @@ class Locator:
                  projection: DDTProjection | None = None,
                  regressor: BoxRegressor | None = None, decision: str = "classifier",
                  partner_strips: tuple[int, int] = (2, 9), threshold: float = 0.0,
-                 join_gap: float = 0.0, bf16: bool = False, id_line: bool = False):
+                 join_gap: float = 0.0, bf16: bool = False, id_line: bool = False,
+                 pick: str = "area"):
         if method not in METHODS:
             raise ValueError(f"unknown localisation method {method!r}; choose from {METHODS}")
         if decision not in DECISIONS:
             raise ValueError(f"unknown ddt.decision {decision!r}; choose from {DECISIONS}")
+        if pick not in PICKS:
+            raise ValueError(f"unknown ddt.pick {pick!r}; choose from {PICKS}")
         if method != "direct" and (classifier is None or projection is None):
             raise ValueError(f"method {method!r} needs a trained classifier and DDT projection")
         if method == "psol" and regressor is None:
@@ -101,7 +107,7 @@ class Locator:
         self.method, self.work, self.margins = method, work, margins
         self.classifier, self.projection, self.regressor = classifier, projection, regressor
         self.decision, self.threshold, self.bf16 = decision, threshold, bf16
-        self.id_line = id_line
+        self.id_line, self.pick = id_line, pick
         self.partners = (partner_strips[0] - 1, partner_strips[1] - 1)
         self.join = round(join_gap * work.strip_height)
         self.classifier = for_inference(classifier) if classifier is not None else None
@@ -146,10 +152,13 @@ class Locator:
         with torch.inference_mode(), autocast:
             return self.classifier.features(images).float()
 
-    def _blob(self, heat: np.ndarray, band: Band, width: int) -> Box | None:
-        stride = StripClassifier.STRIDE
-        rows = heat[band.start // stride:band.stop // stride]
-        return largest_component_box(rows, band.stop - band.start, width, self.threshold, self.join)
+    def _blob(self, heat: np.ndarray, band: Band, width: int,
+              evidence: np.ndarray | None = None) -> Box | None:
+        """DDT's blob inside the band; with `evidence` (the classifier's score map of the
+        same pair) the blob holding its peak rather than the largest (ddt.blob_box)."""
+        rows = slice(band.start // StripClassifier.STRIDE, band.stop // StripClassifier.STRIDE)
+        return blob_box(heat[rows], band.stop - band.start, width, self.threshold, self.join,
+                        None if evidence is None else evidence[rows])
 
     def _by_classifier(self, works: np.ndarray, sizes) -> list[Localisation]:
         sh, last = self.work.strip_height, self.work.strips - 1
@@ -167,12 +176,16 @@ class Locator:
         bands = [self.side_bands()[0 if top else 1] for top in is_top]
         if self.method == "psol":
             boxes = self._regress(np.stack([pairs[c, b.start:b.stop] for c, b in zip(chosen, bands)]))
+            evidence = None
         else:
             maps = self.projection.heatmap(features[chosen])
-            boxes = [self._blob(heat, band, width) for heat, band in zip(maps, bands)]
+            evidence = self._evidence(features[chosen])
+            boxes = [self._blob(heat, band, width, None if evidence is None else evidence[k])
+                     for k, (heat, band) in enumerate(zip(maps, bands))]
         results = []
         for k in range(n):
-            result = self._finish(boxes[k], bands[k], sizes[k], width)
+            anchor = None if evidence is None else self._peak_row(evidence[k], bands[k])
+            result = self._finish(boxes[k], bands[k], sizes[k], width, anchor)
             result.side, result.score = ("top" if is_top[k] else "bottom"), float(margin[k])
             results.append(result)
         return results
@@ -197,6 +210,19 @@ class Locator:
             results.append(result)
         return results
 
+    @staticmethod
+    def _peak_row(evidence: np.ndarray, band: Band) -> float:
+        """Row (band pixels, cell centre) of the score map's peak inside the band."""
+        stride = StripClassifier.STRIDE
+        rows = evidence[band.start // stride:band.stop // stride]
+        return (np.unravel_index(int(rows.argmax()), rows.shape)[0] + 0.5) * stride
+
+    def _evidence(self, features: torch.Tensor) -> np.ndarray | None:
+        if self.pick == "area":
+            return None
+        with torch.inference_mode():
+            return self.classifier.score_map(features).float().numpy()
+
     def frame_heatmap(self, gray: np.ndarray) -> np.ndarray:
         """DDT heatmap over the WHOLE frame (all strips in one pass), upsampled to the
         frame size: for looking at what the component responds to, not for deciding."""
@@ -214,8 +240,8 @@ class Locator:
                  max(f[0], f[2]) * width, max(f[1], f[3]) * height) for f in fractions]
 
     def _finish(self, band_box: Box | None, band: Band, size: tuple[int, int],
-                work_width: int) -> Localisation:
-        """Band pixels -> frame pixels, then pad in the frame."""
+                work_width: int, anchor: float | None = None) -> Localisation:
+        """Band pixels -> frame pixels, then pad in the frame (`anchor`: a band row)."""
         width, height = size
         fallback = band_box is None
         if fallback:
@@ -225,4 +251,5 @@ class Locator:
         top = band.work_row
         raw = (band_box[0] * fx, (top + band_box[1]) * fy, band_box[2] * fx, (top + band_box[3]) * fy)
         padded = raw if fallback else pad_box(raw, self.margins.x, self.margins.y, width, height)
-        return Localisation([[padded]], fallback=fallback, raw_box=raw)
+        anchor_row = None if anchor is None else (top + anchor) * fy
+        return Localisation([[padded]], fallback=fallback, raw_box=raw, anchor_row=anchor_row)

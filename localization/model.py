@@ -61,6 +61,13 @@ class StripClassifier(nn.Module):
         """Logit of "watermark present" from a descriptor map (B, C, h, w)."""
         return self.head(features.amax(dim=(2, 3))).squeeze(1)
 
+    def score_map(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, C, h, w) -> (B, h, w): the head applied at every location. The logit is
+        the head on the per-channel maximum, so where this map peaks is where the
+        evidence for "the mark is here" sits (a class-activation map)."""
+        weight = self.head.weight[0].to(features.dtype)
+        return torch.einsum("bchw,c->bhw", features, weight) + self.head.bias.to(features.dtype)
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.score(self.features(images))
 

@@ -39,9 +39,10 @@ def _work_set(config: dict, cache: dict) -> WorkSet:
 
 
 def build_locator(config: dict, method: str | None = None, decision: str | None = None,
-                  id_line: bool | None = None) -> Locator:
+                  id_line: bool | None = None, pick: str | None = None) -> Locator:
     """The Locator for `method` (default: config's), fitting and saving what is missing.
-    `decision` and `id_line` default to the config's `ddt.decision` / `output.id_line`."""
+    `decision`, `id_line` and `pick` default to the config's `ddt.decision`,
+    `output.id_line` and `ddt.pick`."""
     method = method or config["method"]
     id_line = config["output"]["id_line"] if id_line is None else id_line
     work, ddt = work_params(config), config["ddt"]
@@ -65,7 +66,7 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
         log.info("saved strip classifier + DDT projection to %s", checkpoint)
     common = dict(classifier=classifier, projection=projection,
                   partner_strips=tuple(ddt["partner_strips"]), threshold=ddt["threshold"],
-                  join_gap=ddt["join_gap"],
+                  join_gap=ddt["join_gap"], pick=pick or ddt["pick"],
                   bf16=config["inference"]["bf16"])
     regressor = None
     if method == "psol":

@@ -36,3 +36,20 @@ def test_flat_crop_is_kept_whole():
     flat = np.full((30, 120, 3), 90, np.uint8)
     assert id_line_rows(cv2.cvtColor(flat, cv2.COLOR_BGR2GRAY)) == (0, 30)
     assert cut_id_line(flat).shape == flat.shape
+
+
+def _text_line(canvas: np.ndarray, text: str, baseline: int, scale: float) -> None:
+    """White text with a dark rim, as the watermark and captions are drawn."""
+    for colour, thickness in ((20, 3), (250, 1)):
+        cv2.putText(canvas, text, (4, baseline), cv2.FONT_HERSHEY_SIMPLEX, scale, colour,
+                    thickness, cv2.LINE_AA)
+
+
+def test_anchor_keeps_the_id_line_above_a_caption():
+    crop = np.full((60, 200), 110, np.uint8)
+    _text_line(crop, "ID a7Kq92x", 16, 0.4)                # the mark's ID line, rows ~8..16
+    _text_line(crop, "@caption", 50, 0.6)                  # a caption under it, rows ~38..50
+    lowest = id_line_rows(crop)
+    anchored = id_line_rows(crop, anchor=6.0)              # evidence peaks just above the ID
+    assert lowest[0] > 30                                  # without the anchor: the caption
+    assert anchored[0] <= 9 and 16 <= anchored[1] < 30     # with it: the ID line

@@ -16,7 +16,7 @@ import torch
 from localization import export, pipeline
 from localization.bench import score, timed_locate
 from localization.config import apply_overrides, load_config, parse_overrides
-from localization.ddt import DDTProjection, DescriptorStats, largest_component_box
+from localization.ddt import DDTProjection, DescriptorStats, blob_box
 from localization.frames import FrameRecord, list_frames, low_res_version, read_frame
 from localization.geometry import (crop_rows, direct_crop_rows, hit, iou, pad_box, rows_area,
                                    work_size)
@@ -96,11 +96,22 @@ def test_largest_blob_box_with_threshold_and_joined_gaps():
     heat = np.full((4, 12), -1.0, np.float32)
     heat[1:3, 1:4] = 1.0
     heat[1:3, 5:11] = 1.0                                  # the larger piece
-    box = largest_component_box(heat, 16, 48, 0.0)
+    box = blob_box(heat, 16, 48, 0.0)
     assert 18 <= box[0] <= 22 and 42 <= box[2] <= 46 and 2 <= box[1] <= 6
-    joined = largest_component_box(heat, 16, 48, 0.0, join=12)
+    joined = blob_box(heat, 16, 48, 0.0, join=12)
     assert joined[0] < 8 and joined[2] > 42
-    assert largest_component_box(-np.ones((4, 4), np.float32), 16, 16) is None
+    assert blob_box(-np.ones((4, 4), np.float32), 16, 16) is None
+
+
+def test_blob_box_picks_the_blob_holding_the_evidence_peak():
+    heat = np.full((4, 12), -1.0, np.float32)
+    heat[1:3, 1:4] = 1.0                                   # small blob: the mark
+    heat[1:3, 6:11] = 1.0                                  # larger blob: a caption
+    evidence = np.zeros_like(heat)
+    evidence[2, 2] = 5.0
+    largest = blob_box(heat, 16, 48, 0.0)
+    picked = blob_box(heat, 16, 48, 0.0, evidence=evidence)
+    assert largest[0] > 20 and picked[2] < 20
 
 
 # --------------------------------------------------------------- pipeline end to end

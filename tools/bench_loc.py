@@ -28,15 +28,16 @@ from localization.config import argument_parser, config_from_args
 from localization.frames import list_frames
 from localization.pipeline import build_locator, data_path
 
-ROWS = (  # name, method, decision, bf16, ID-line cut
-    ("direct crop", "direct", None, False, False),
-    ("strip classifier + DDT", "ddt", "classifier", False, False),
-    ("strip classifier + DDT, bf16", "ddt", "classifier", True, False),
-    ("strip classifier + DDT + ID-line cut", "ddt", "classifier", False, True),
-    ("DDT over strip 1 + strip N", "ddt", "ddt", False, False),
-    ("PSOL regressor", "psol", "classifier", False, False),
-    ("PSOL regressor, bf16", "psol", "classifier", True, False),
-    ("PSOL regressor + ID-line cut", "psol", "classifier", False, True),
+ROWS = (  # name, method, decision, bf16, ID-line cut, blob pick (None: the config's ddt.pick)
+    ("direct crop", "direct", None, False, False, None),
+    ("strip classifier + DDT, largest blob", "ddt", "classifier", False, False, "area"),
+    ("strip classifier + DDT", "ddt", "classifier", False, False, None),
+    ("strip classifier + DDT, bf16", "ddt", "classifier", True, False, None),
+    ("strip classifier + DDT + ID-line cut", "ddt", "classifier", False, True, None),
+    ("DDT over strip 1 + strip N", "ddt", "ddt", False, False, None),
+    ("PSOL regressor", "psol", "classifier", False, False, None),
+    ("PSOL regressor, bf16", "psol", "classifier", True, False, None),
+    ("PSOL regressor + ID-line cut", "psol", "classifier", False, True, None),
 )
 
 
@@ -76,14 +77,14 @@ def main() -> None:
     records = check_truths(records, truths, str(boxes_path))
     batch_size = int(config["inference"]["batch_size"])
     rows = []
-    for name, method, decision, bf16, id_line in ROWS:
+    for name, method, decision, bf16, id_line, pick in ROWS:
         config["inference"]["bf16"] = bf16
-        locator = build_locator(config, method, decision, id_line)
+        locator = build_locator(config, method, decision, id_line, pick)
         config["train"]["force"] = config["psol"]["force"] = False   # fitted once is enough
         kept, grays, results, fps = timed_locate(locator, records, batch_size)
         scores = score(kept, grays, results, truths, fps)
         rows.append({"name": name, "method": method, "decision": decision, "bf16": bf16,
-                     "id_line": id_line, **asdict(scores)})
+                     "id_line": id_line, "pick": locator.pick, **asdict(scores)})
         logging.info("%s: hit %.3f, area %.2f%%, %.0f frames/s", name, scores.hit_rate,
                      scores.crop_area_pct, fps)
     report = {"command": " ".join(shlex.quote(a) for a in ["python", "tools/bench_loc.py"] + sys.argv[1:]),
