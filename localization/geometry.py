@@ -56,15 +56,16 @@ def stitch_strips(work: np.ndarray, first: int, second: int, strip_height: int) 
                            work[strip_rows(second, strip_height)]], axis=0)
 
 
-def pad_box(box: Box, margin_x: float, margin_y: float, width: int, height: int) -> Box:
+def pad_box(box: Box, margin_x: float, margin_y: float, width: int, height: int,
+            left_extra: float = 0.0) -> Box:
     """Grow by margins given as fractions of the frame's SHORT side (the watermark is
     scaled with the video's width, i.e. the short side, in both orientations), clipped
-    to the frame."""
+    to the frame; `left_extra` more on the left only."""
     short = min(width, height)
     mx, my = margin_x * short, margin_y * short
     x0, y0, x1, y1 = box
-    return (max(0.0, x0 - mx), max(0.0, y0 - my), min(float(width), x1 + mx),
-            min(float(height), y1 + my))
+    return (max(0.0, x0 - mx - left_extra * short), max(0.0, y0 - my),
+            min(float(width), x1 + mx), min(float(height), y1 + my))
 
 
 def integer_box(box: Box, width: int, height: int) -> tuple[int, int, int, int]:

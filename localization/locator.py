@@ -59,6 +59,9 @@ class Localisation:
 class Margins:
     x: float = 0.04                  # fractions of the frame's short side, see geometry.pad_box
     y: float = 0.02
+    # more on the left: the mark reads `抖音号:<ID>` left to right whichever edge it sits
+    # on, and its thin CJK prefix is what the heatmap loses on bright backgrounds
+    left: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,7 @@ class Locator:
         fy = height / (self.work.strips * self.work.strip_height)
         top = band.work_row
         raw = (band_box[0] * fx, (top + band_box[1]) * fy, band_box[2] * fx, (top + band_box[3]) * fy)
-        padded = raw if fallback else pad_box(raw, self.margins.x, self.margins.y, width, height)
+        padded = raw if fallback else pad_box(raw, self.margins.x, self.margins.y, width, height,
+                                                    self.margins.left)
         anchor_row = None if anchor is None else (top + anchor) * fy
         return Localisation([[padded]], fallback=fallback, raw_box=raw, anchor_row=anchor_row)

@@ -257,4 +257,5 @@ def load_regressor(path: Path, work: WorkParams) -> BoxRegressor:
 
 
 def margins_from(config: dict) -> Margins:
-    return Margins(config["ddt"]["margin_x"], config["ddt"]["margin_y"])
+    ddt = config["ddt"]
+    return Margins(ddt["margin_x"], ddt["margin_y"], ddt["margin_left"])

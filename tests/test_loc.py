@@ -58,6 +58,7 @@ def test_hit_needs_the_whole_box_inside_one_crop_box():
 def test_margins_follow_the_short_side_and_stay_in_the_frame():
     assert pad_box((10, 10, 20, 20), 0.1, 0.05, 360, 640) == (0.0, 0.0, 56.0, 38.0)
     assert pad_box((300, 600, 350, 630), 0.1, 0.1, 360, 640) == (264.0, 564.0, 360.0, 640.0)
+    assert pad_box((100, 10, 200, 20), 0.0, 0.0, 360, 640, left_extra=0.1) == (64.0, 10.0, 200.0, 20.0)
     assert work_size(212, 376, 10, 32, 8) == work_size(360, 640, 10, 32, 8) == (184, 320)
 
 
