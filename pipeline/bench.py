@@ -11,7 +11,6 @@ train.log); pictures of the curve, the confusions and the failures.
 from __future__ import annotations
 
 import json
-import re
 import resource
 import shlex
 import sys
@@ -25,9 +24,8 @@ from pipeline.read_ids import FrameReading, IdReader
 from pipeline.reports import load_truth, score
 from ppocr_ext.glyph_ceiling import closest_pairs, coin_flip_ceiling, indistinguishable_groups, render_glyphs
 from ppocr_ext.rec_bench import machine
+from ppocr_ext.train_log import read_train_log
 
-LOG_LINE = re.compile(r"^\[(?P<stamp>[\d/ :]+)\].*?(?P<what>cur metric|global_step: (?P<step>\d+))")
-ACC = re.compile(r"cur metric, acc: (?P<acc>[\d.]+)")
 
 
 def timed_read(reader: IdReader, folder: Path) -> tuple[list[FrameReading], dict]:
@@ -42,20 +40,9 @@ def timed_read(reader: IdReader, folder: Path) -> tuple[list[FrameReading], dict
 
 
 def training_curve(log_file: Path) -> list[dict]:
-    """[(minutes since the first step, step, val acc)] from an engine train.log."""
-    start, step, curve = None, 0, []
-    for line in log_file.read_text(encoding="utf-8", errors="replace").splitlines():
-        m = LOG_LINE.match(line)
-        if not m:
-            continue
-        stamp = datetime.strptime(m["stamp"].strip(), "%Y/%m/%d %H:%M:%S")
-        if m["step"]:
-            step = int(m["step"])
-            start = start or stamp
-        elif start is not None and (acc := ACC.search(line)):
-            curve.append({"minutes": round((stamp - start).total_seconds() / 60, 1),
-                          "step": step, "val_acc": float(acc["acc"])})
-    return curve
+    """[{minutes since the first step, step, val acc}] from an engine train.log."""
+    log = read_train_log(log_file)
+    return log.evaluations if log is not None else []
 
 
 def glyph_report(font_paths: dict[str, Path], size_px: int = 14) -> list[dict]:

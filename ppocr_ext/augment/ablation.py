@@ -12,39 +12,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.rec_bench import machine
 from ppocr_ext.rec_config import PROJECT_ROOT, load_config
+from ppocr_ext.train_log import read_train_log
 
 ARMS = ("none", "standard", "standard_tia", "standard_tia_lowres")
 CONFIG_DIR = PROJECT_ROOT / "configs" / "rec" / "ablation"   # found from any working dir
-STEP_LINE = re.compile(r"^\[(?P<stamp>[\d/ :]+)\].*epoch: \[(?P<epoch>\d+)/(?P<total>\d+)\], "
-                       r"global_step: (?P<step>\d+)")
-BEST_LINE = re.compile(r"best metric, acc: (?P<acc>[\d.]+)")
 
 
 def run_summary(log_file: Path) -> dict:
     """From an engine train.log: last epoch reached, steps, wall minutes between the first
     and last logged step, best validation accuracy. Empty dict when there is no log."""
-    if not log_file.is_file():
+    log = read_train_log(log_file)
+    if log is None:
         return {}
-    first = last = None
-    summary = {"epoch": 0, "epochs": 0, "steps": 0, "best_val_acc": None}
-    for line in log_file.read_text(encoding="utf-8", errors="replace").splitlines():
-        if m := STEP_LINE.match(line):
-            stamp = datetime.strptime(m["stamp"].strip(), "%Y/%m/%d %H:%M:%S")
-            first, last = first or stamp, stamp
-            summary.update(epoch=int(m["epoch"]), epochs=int(m["total"]), steps=int(m["step"]))
-        elif m := BEST_LINE.search(line):
-            summary["best_val_acc"] = float(m["acc"])
-    summary["train_minutes"] = round((last - first).total_seconds() / 60, 1) if first else 0.0
-    return summary
+    return {"epoch": log.epoch, "epochs": log.epochs, "steps": log.step,
+            "best_val_acc": log.best_val_acc, "train_minutes": log.train_minutes}
 
 
 def finished(run_dir: Path, epochs: int) -> bool:
