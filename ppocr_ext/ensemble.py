@@ -33,8 +33,7 @@ import numpy as np
 from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.ctc_beam import BLANK
 from ppocr_ext.labels import LabelFileError
-from ppocr_ext.lmdb_writer import lmdb_names
-from ppocr_ext.posteriors import is_lmdb, load_recognizer, read_crops, run_samples
+from ppocr_ext.posteriors import UNNAMED, load_recognizer, read_crops, run_samples
 from ppocr_ext.rec_config import ConfigError
 from ppocr_ext.split import video_id
 
@@ -196,6 +195,10 @@ def run_ensemble(recognizers: Sequence, samples: Sequence, group_by: str | None 
         raise ValueError("an ensemble needs at least one model")
     if group_by not in (None, "video"):
         raise ValueError(f"group_by must be None or 'video', got {group_by!r}")
+    if group_by == "video" and any(sample.name.startswith(UNNAMED) for sample in samples):
+        raise ConfigError("--group-by video: the crops store no file names (an LMDB not written "
+                          "by this project), so their videos are unknown; use an image folder "
+                          "or re-export the crops with tools/localize.py")
     charset = recognizers[0].charset
     for recognizer in recognizers[1:]:
         if recognizer.charset != charset:
@@ -338,10 +341,6 @@ def ensemble_main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for torch models")
     args = parser.parse_args(argv)
-    if args.group_by and is_lmdb(args.crops) and lmdb_names(args.crops) is None:
-        parser.error(f"--group-by video: {args.crops} stores no file names (an LMDB not "
-                     "written by this project), so its videos are unknown; use an image "
-                     "folder or re-export the crops with tools/localize.py")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         recognizers = [load_recognizer(model, bf16=args.bf16) for model in args.model]

@@ -209,6 +209,9 @@ def is_lmdb(path: str | os.PathLike) -> bool:
     return (Path(path) / "data.mdb").is_file()
 
 
+UNNAMED = "lmdb:"   # name prefix of crops from an LMDB that stores no file names
+
+
 def read_crops(source: str | os.PathLike, label_file: str | os.PathLike | None = None,
                charset: Sequence[str] = ()) -> list[CropSample]:
     """Crops of an LMDB (labels from the LMDB; names as stored by our writer, else
@@ -219,7 +222,7 @@ def read_crops(source: str | os.PathLike, label_file: str | os.PathLike | None =
         if label_file is not None:
             raise ConfigError(f"{source}: an LMDB carries its own labels; drop --labels")
         samples = list(iter_lmdb(source))
-        names = lmdb_names(source) or [f"lmdb:{index:09d}" for index in range(1, len(samples) + 1)]
+        names = lmdb_names(source) or [f"{UNNAMED}{index:09d}" for index in range(1, len(samples) + 1)]
         return [CropSample(name, image, label) for name, (image, label) in zip(names, samples)]
     if not source.exists():
         raise ConfigError(f"{source}: no such folder, image or LMDB")

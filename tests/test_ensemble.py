@@ -179,3 +179,17 @@ def test_consensus_groups_lmdb_crops_by_the_frame_names_they_carry(tiny, tmp_pat
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert set(report["videos"]) == {"v0", "v1"}
     assert any(row["method"] == "per-video consensus" for row in result)
+
+
+def test_grouping_an_lmdb_without_frame_names_is_refused_by_name(tiny, tmp_path):
+    import lmdb
+    env = lmdb.open(str(tmp_path / "foreign"), map_size=1 << 24)
+    with env.begin(write=True) as txn:                     # the engine's layout, no names
+        txn.put(b"num-samples", b"1")
+        txn.put(b"image-000000001", render_crop(WORDS[0], 0))
+        txn.put(b"label-000000001", WORDS[0].encode())
+    env.close()
+    config, weights = tiny
+    with pytest.raises(SystemExit, match="store no file names"):
+        ensemble_main(["--model", str(config), str(weights), "--crops", str(tmp_path / "foreign"),
+                       "--group-by", "video", "--out", str(tmp_path / "report")])
