@@ -20,6 +20,7 @@ from localization.ddt import DDTProjection, DescriptorStats, blob_box
 from localization.frames import FrameRecord, list_frames, low_res_version, read_frame
 from localization.geometry import (crop_rows, direct_crop_rows, hit, iou, pad_box, rows_area,
                                    work_size)
+from localization.locator import Locator, Margins, WorkParams
 from ppocr_ext.lmdb_writer import read_lmdb
 from ppocr_ext.split import split_by_video, video_id
 from synth.frames import SynthConfig, generate
@@ -252,3 +253,8 @@ def test_low_resolution_crops_are_jpeg_recompressed_like_a_screenshot(tmp_path):
     assert np.abs(clean.astype(int) - lossy.astype(int)).mean() > 5   # JPEG q35 on noise
     gray = low_res_version(frame[..., 0], 1.7, 50)
     assert gray.ndim == 2 and gray.shape == (71, 118)
+
+
+def test_unknown_blob_pick_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="ddt.pick 'largest'.*'area', 'classifier'"):
+        Locator("ddt", WorkParams(), Margins(), pick="largest")
