@@ -277,3 +277,11 @@ def test_label_budget_subset_walks_a_folder_of_lmdbs(tmp_path):
     assert len(subset) == 4 and all(sample in everything for sample in subset)
     whole = read_lmdb(bench.sample_lmdb(tmp_path / "train", 100, tmp_path / "all", seed=0))
     assert whole == everything
+
+
+def test_semi_budget_prices_steps_before_the_consistency_start_as_supervised():
+    # 480 s: 200 plain steps at 0.4 s (80 s), then 400 s / 2.0 s = 200 consistency steps
+    assert bench.semi_epochs_for(480, 0.4, 2.0, 200, steps_per_epoch=10) == 40
+    # a budget that ends before the start: every step is a plain one
+    assert bench.semi_epochs_for(40, 0.4, 2.0, 200, steps_per_epoch=10) == 10
+    assert bench.epochs_for(480, 2.0, 10) == 24          # what pricing them all as semi gave

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from ppocr_ext.lmdb_writer import iter_lmdb, lmdbs_under, write_lmdb
-from ppocr_ext.rec_config import PROJECT_ROOT, ConfigError, count_lmdb_samples
+from ppocr_ext.rec_config import PROJECT_ROOT, ConfigError, count_lmdb_samples, load_config
 from ppocr_ext.rec_train import evaluate, setup_logging, train
 from ppocr_ext.ssl.pretrain import pretrain
 from ppocr_ext.ssl.semi import train_semi
@@ -151,6 +151,18 @@ def epochs_for(budget_s: float, per_step_s: float, steps_per_epoch: int) -> int:
     return max(1, round(budget_s / per_step_s / steps_per_epoch))
 
 
+def semi_epochs_for(budget_s: float, supervised_s: float, semi_s: float, start_step: int,
+                    steps_per_epoch: int) -> int:
+    """The semi arm's steps cost a supervised step until `Semi.start_step` (no teacher, no
+    unlabeled batch) and `semi_s` after: pricing them all at `semi_s` gave the arm so few
+    steps at small budgets that its consistency term never switched on."""
+    plain = start_step * supervised_s
+    if budget_s <= plain:
+        return epochs_for(budget_s, supervised_s, steps_per_epoch)
+    steps = start_step + (budget_s - plain) / semi_s
+    return max(1, round(steps / steps_per_epoch))
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace):
         self.args, self.work = args, Path(args.work).resolve()
@@ -189,6 +201,11 @@ class Bench:
                                                  f"Global.pretrained_model={weights}"]))
         return float(metrics["acc"]), float(metrics["norm_edit_dis"])
 
+    def semi_start_step(self) -> int:
+        if self.args.smoke:
+            return 0
+        return int(load_config(str(SEMI_CONFIG))["Semi"]["start_step"])
+
     # ---------------------------------------------------------------- the bench
     def run(self) -> list[Result]:
         args = self.args
@@ -217,8 +234,9 @@ class Bench:
             if spe == 0:
                 raise ConfigError(f"label budget {budget}: fewer crops than one batch")
             for arm in ARMS:
-                kind = "semi" if arm == "semi" else "supervised"
-                epochs = epochs_for(args.minutes * 60, cost[kind], spe)
+                epochs = (semi_epochs_for(args.minutes * 60, cost["supervised"], cost["semi"],
+                                          self.semi_start_step(), spe) if arm == "semi"
+                          else epochs_for(args.minutes * 60, cost["supervised"], spe))
                 name = f"{arm}_{budget}"
                 with CpuTimer() as timer:
                     if arm == "scratch":
