@@ -64,7 +64,7 @@ $(DEMO_DATA)/boxes.json: | fonts $(VENV)/.installed
 	  --workers 2 --overwrite
 
 localize: $(DEMO_OUT)/loc/summary.json
-$(DEMO_OUT)/loc/summary.json: $(DEMO_DATA)/boxes.json
+$(DEMO_OUT)/loc/summary.json: $(DEMO_DATA)/boxes.json $(LOC_CONFIG)
 	$(PY) tools/localize.py -c $(LOC_CONFIG) -o $(LOC_OPTS)
 
 train-svtr: $(DEMO_OUT)/rec/best.pth
