@@ -3,10 +3,12 @@
     python tools/bench_loc.py -c configs/loc/ddt.yml [-o data.root=DIR ...] [--split test]
 
 Rows: direct crop (the seed's first scheme), strip classifier + DDT (the classifier's
-top/bottom decision, then DDT's blob), DDT alone over strip 1 + strip N (the seed's
-code path), PSOL (box regressor on DDT's pseudo-boxes); fp32 and bf16; with and without
-the rule-based ID-line cut (localization/id_line.py). Reports hit-rate, IoU, crop area, decision accuracy and frames/s on
-`inference.threads` CPU threads, into bench/loc.md and bench/loc.json with the command.
+top/bottom decision, then the blob holding its score peak; DDT's own largest-blob rule
+beside it), DDT alone over strip 1 + strip N (the seed's code path), PSOL (box regressor
+on DDT's pseudo-boxes); fp32 and bf16; with and without the rule-based ID-line cut
+(localization/id_line.py). Reports hit-rate, IoU, crop area, decision accuracy and
+frames/s on `inference.threads` CPU threads, into bench/loc.md and bench/loc.json with
+the command.
 Fits missing checkpoints first (resumable, see tools/localize.py).
 """
 from __future__ import annotations
