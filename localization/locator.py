@@ -72,6 +72,10 @@ class Band:
     stop: int
     work_row: int
 
+    def feature_rows(self) -> slice:
+        """The band's rows in a pair's stride-4 descriptor (and score) map."""
+        return slice(self.start // StripClassifier.STRIDE, self.stop // StripClassifier.STRIDE)
+
 
 def cut_to_id_line(gray: np.ndarray, result: Localisation) -> None:
     """Second, rule-based stage (localization/id_line.py): keep only the rows of the
@@ -159,7 +163,7 @@ class Locator:
               evidence: np.ndarray | None = None) -> Box | None:
         """DDT's blob inside the band; with `evidence` (the classifier's score map of the
         same pair) the blob holding its peak rather than the largest (ddt.blob_box)."""
-        rows = slice(band.start // StripClassifier.STRIDE, band.stop // StripClassifier.STRIDE)
+        rows = band.feature_rows()
         return blob_box(heat[rows], band.stop - band.start, width, self.threshold, self.join,
                         None if evidence is None else evidence[rows])
 
@@ -179,15 +183,15 @@ class Locator:
         bands = [self.side_bands()[0 if top else 1] for top in is_top]
         if self.method == "psol":
             boxes = self._regress(np.stack([pairs[c, b.start:b.stop] for c, b in zip(chosen, bands)]))
-            evidence = None
+            evidence = [None] * n
         else:
             maps = self.projection.heatmap(features[chosen])
             evidence = self._evidence(features[chosen])
-            boxes = [self._blob(heat, band, width, None if evidence is None else evidence[k])
-                     for k, (heat, band) in enumerate(zip(maps, bands))]
+            boxes = [self._blob(heat, band, width, score_map)
+                     for heat, band, score_map in zip(maps, bands, evidence)]
         results = []
         for k in range(n):
-            anchor = None if evidence is None else self._peak_row(evidence[k], bands[k])
+            anchor = None if evidence[k] is None else self._peak_row(evidence[k], bands[k])
             result = self._finish(boxes[k], bands[k], sizes[k], width, anchor)
             result.side, result.score = ("top" if is_top[k] else "bottom"), float(margin[k])
             results.append(result)
@@ -216,15 +220,15 @@ class Locator:
     @staticmethod
     def _peak_row(evidence: np.ndarray, band: Band) -> float:
         """Row (band pixels, cell centre) of the score map's peak inside the band."""
-        stride = StripClassifier.STRIDE
-        rows = evidence[band.start // stride:band.stop // stride]
-        return (np.unravel_index(int(rows.argmax()), rows.shape)[0] + 0.5) * stride
+        rows = evidence[band.feature_rows()]
+        return (np.unravel_index(int(rows.argmax()), rows.shape)[0] + 0.5) * StripClassifier.STRIDE
 
-    def _evidence(self, features: torch.Tensor) -> np.ndarray | None:
+    def _evidence(self, features: torch.Tensor) -> list[np.ndarray | None]:
+        """Per pair: the classifier's score map, or None when blobs are picked by area."""
         if self.pick == "area":
-            return None
+            return [None] * len(features)
         with torch.inference_mode():
-            return self.classifier.score_map(features).float().numpy()
+            return list(self.classifier.score_map(features).float().numpy())
 
     def frame_heatmap(self, gray: np.ndarray) -> np.ndarray:
         """DDT heatmap over the WHOLE frame (all strips in one pass), upsampled to the

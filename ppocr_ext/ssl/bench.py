@@ -201,11 +201,6 @@ class Bench:
                                                  f"Global.pretrained_model={weights}"]))
         return float(metrics["acc"]), float(metrics["norm_edit_dis"])
 
-    def semi_start_step(self) -> int:
-        if self.args.smoke:
-            return 0
-        return int(load_config(str(SEMI_CONFIG))["Semi"]["start_step"])
-
     # ---------------------------------------------------------------- the bench
     def run(self) -> list[Result]:
         args = self.args
@@ -227,6 +222,7 @@ class Bench:
             encoder = self.dig("dig_pretrain", unlabeled, dig_epochs)
         self.pretrain_cost = (timer.cpu, timer.wall, dig_epochs * dig_spe)
 
+        semi_start = 0 if args.smoke else int(load_config(str(SEMI_CONFIG))["Semi"]["start_step"])
         for budget in args.budgets:
             data = sample_lmdb(Path(args.train), budget, self.work / "data" / f"labelled_{budget}",
                                seed=budget)
@@ -235,7 +231,7 @@ class Bench:
                 raise ConfigError(f"label budget {budget}: fewer crops than one batch")
             for arm in ARMS:
                 epochs = (semi_epochs_for(args.minutes * 60, cost["supervised"], cost["semi"],
-                                          self.semi_start_step(), spe) if arm == "semi"
+                                          semi_start, spe) if arm == "semi"
                           else epochs_for(args.minutes * 60, cost["supervised"], spe))
                 name = f"{arm}_{budget}"
                 with CpuTimer() as timer:
