@@ -222,6 +222,21 @@ def test_localize_writes_lmdbs_split_by_video_and_skips_a_corrupt_frame(tiny_con
     assert summary["splits"]["train"]["frames"] == len(train_labels)
 
 
+def test_localize_names_a_label_row_outside_the_dictionary_without_a_traceback(tiny_config, tmp_path):
+    config, overrides = tiny_config
+    data = Path(config["data"]["root"])
+    labels = tmp_path / "bad_labels.txt"
+    first = (data / config["data"]["train_labels"]).read_text().splitlines()[0].split("\t")[0]
+    labels.write_text(f"{first}\tAB_12\n")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "localize.py"), "-c", str(CONFIG), "-o", *overrides,
+         f"data.train_labels={labels}", f"output.dir={tmp_path / 'out'}"],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"{labels}:1" in result.stderr and "outside the dictionary" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_show_loc_draws_a_grid(tiny_config, tmp_path):
     config, overrides = tiny_config
     pipeline.build_locator(config, "ddt")

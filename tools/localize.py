@@ -19,11 +19,21 @@ from localization.config import argument_parser, config_from_args
 from localization.export import export_split, sides_summary, write_json
 from localization.frames import list_frames
 from localization.pipeline import build_locator, data_path
+from ppocr_ext.labels import LabelFileError
 
 
 def main() -> None:
     args = argument_parser(__doc__).parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        localize(args)
+    except (LabelFileError, KeyError, ValueError, OSError) as err:
+        # bad input (label rows outside the dictionary, a missing folder, an unknown config
+        # key): one line naming the file, not a traceback; outputs written so far are kept
+        raise SystemExit(f"error: {err}") from err
+
+
+def localize(args) -> None:
     config = config_from_args(args)
     out_dir = Path(config["output"]["dir"])
     locator = build_locator(config)
