@@ -6,8 +6,10 @@ DDT's blob is the whole salient mark: on Douyin frames that is often two lines, 
 is always the LAST line of the mark, and a line of the mark is rows where many pixels
 are both brighter than their row neighbours (white glyphs: horizontal white top-hat)
 and on a vertical edge (the glyphs' dark rim): so take the lowest run of such rows.
-No learning and no boxes: a layout rule of the watermark, measured in the benchmark
-against keeping the whole crop (`output.id_line` in configs/loc).
+No boxes: the lines are found by that rule; WHICH line is the ID is decided by the
+learned line head's evidence when the localiser has one (localization/line_head.py: a
+caption under the mark is a lowest line too), else by the anchored layout rule below.
+Measured in the benchmark against keeping the whole crop (`output.id_line` in configs/loc).
 """
 from __future__ import annotations
 
@@ -15,8 +17,13 @@ import cv2
 import numpy as np
 
 THRESHOLD = 0.3      # a text row carries this share of the crop's range of row energy
+# a faint ID under or over a bold caption does not clear THRESHOLD of a range the caption
+# sets: with line evidence to choose by, lines found at this lower bar are candidates too
+LOW_THRESHOLD = 0.1
 PAD = 0.65           # padding above and below the found line, as a share of its height
-ANCHOR_REACH = 2.5   # see id_line_rows
+ANCHOR_REACH = 2.5   # see lowest_line
+
+Run = tuple[int, int]   # rows [y0, y1) of one text line
 
 
 def row_energy(gray: np.ndarray) -> np.ndarray:
@@ -24,17 +31,48 @@ def row_energy(gray: np.ndarray) -> np.ndarray:
     strongest third of the row so that a long dark background stretch does not dilute
     a short ID."""
     width = gray.shape[1]
-    white = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT,
-                             cv2.getStructuringElement(cv2.MORPH_RECT, (9, 1)))
-    edge = np.abs(cv2.Sobel(gray.astype(np.float32), cv2.CV_32F, 1, 0, ksize=3))
-    energy = white.astype(np.float32) * edge
-    strongest = np.sort(energy, axis=1)[:, -max(1, width // 3):].mean(axis=1)
+    strongest = np.sort(_energy(gray), axis=1)[:, -max(1, width // 3):].mean(axis=1)
     return np.convolve(strongest, np.ones(3) / 3, mode="same")
 
 
-def id_line_rows(gray: np.ndarray, anchor: float | None = None) -> tuple[int, int]:
-    """Rows [y0, y1) of the lowest text line of a watermark crop (the whole crop when
-    no line stands out).
+def _energy(gray: np.ndarray) -> np.ndarray:
+    white = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT,
+                             cv2.getStructuringElement(cv2.MORPH_RECT, (9, 1)))
+    edge = np.abs(cv2.Sobel(gray.astype(np.float32), cv2.CV_32F, 1, 0, ksize=3))
+    return white.astype(np.float32) * edge
+
+
+def id_line_rows(gray: np.ndarray, anchor: float | None = None,
+                 evidence: np.ndarray | None = None) -> tuple[int, int]:
+    """Rows [y0, y1) of the ID line of a watermark crop, padded (the whole crop when no
+    line stands out). `evidence`: the line head's logit for every crop row (see
+    id_line_run); `anchor`: the row where the classifier's score map peaks."""
+    run = id_line_run(gray, anchor, evidence)
+    return (0, gray.shape[0]) if run is None else padded(run, gray.shape[0])
+
+
+def id_line_run(gray: np.ndarray, anchor: float | None = None,
+                evidence: np.ndarray | None = None) -> Run | None:
+    """The ID line's rows, unpadded, or None when no line stands out.
+
+    With `evidence`: of the lines found at THRESHOLD and at LOW_THRESHOLD, the one the
+    line head supports most (its highest row); a line found at both bars wins over the
+    wider run that merges it with a neighbour (the tighter of equally supported runs).
+    Without: the anchored lowest-line rule (lowest_line)."""
+    profile = row_energy(gray)
+    min_rows = max(2, gray.shape[0] // 20)
+    if evidence is None:
+        return lowest_line(profile, anchor, min_rows)
+    runs = sorted(set(text_runs(profile, min_rows)) | set(text_runs(profile, min_rows, LOW_THRESHOLD)))
+    if not runs:
+        return None
+    support = np.array([evidence[y0:y1].max() for y0, y1 in runs])
+    tied = [run for run, value in zip(runs, support) if value >= support.max() - 1e-6]
+    return min(tied, key=lambda run: run[1] - run[0])
+
+
+def lowest_line(profile: np.ndarray, anchor: float | None, min_rows: int) -> Run | None:
+    """The layout rule: the ID is the mark's LAST line.
 
     `anchor`: the row where the classifier's evidence for the mark peaks. On generated
     frames that peak sits 0.6 line heights above the ID line's top (median; 90% between
@@ -42,30 +80,69 @@ def id_line_rows(gray: np.ndarray, anchor: float | None = None) -> tuple[int, in
     more than ANCHOR_REACH of its heights below the anchor is a caption under the mark,
     not the ID. PAD and ANCHOR_REACH were chosen on a dev set (data/bench_video, seed
     102), not on the benchmark's frames."""
-    height = gray.shape[0]
-    profile = row_energy(gray)
-    runs = text_runs(profile, min_rows=max(2, height // 20))
+    runs = text_runs(profile, min_rows)
     if anchor is not None:
         far = [run for run in runs if run[0] > anchor + ANCHOR_REACH * (run[1] - run[0])]
         if far and far[0][0] > 0:
             # rows from the first caption down are not the mark's: find the lines again
             # without them, so a bold caption does not set the bar the ID must clear
-            runs = text_runs(profile[:far[0][0]], min_rows=max(2, height // 20)) or runs
-    if not runs:
-        return 0, height
-    y0, y1 = runs[-1]
+            runs = text_runs(profile[:far[0][0]], min_rows) or runs
+    return runs[-1] if runs else None
+
+
+def padded(run: Run, height: int) -> tuple[int, int]:
+    y0, y1 = run
     pad = max(1, int(PAD * (y1 - y0)))
     return max(0, y0 - pad), min(height, y1 + pad)
 
 
-def text_runs(profile: np.ndarray, min_rows: int) -> list[tuple[int, int]]:
-    """Runs [y0, y1) of rows whose energy clears THRESHOLD of the profile's range."""
+def text_runs(profile: np.ndarray, min_rows: int, threshold: float = THRESHOLD) -> list[Run]:
+    """Runs [y0, y1) of rows whose energy clears `threshold` of the profile's range."""
     low, high = np.percentile(profile, 10), profile.max()
     if high <= low:
         return []
-    on = profile > low + THRESHOLD * (high - low)
+    on = profile > low + threshold * (high - low)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_rows]
+
+
+# widening along the line: how far (in line heights) it may reach past the box, the gap
+# between glyphs it may cross, the share of the line's own energy a column must carry,
+# and the padding added past the last such column
+WIDEN_REACH, WIDEN_GAP, WIDEN_BAR, WIDEN_PAD = 5.0, 1.0, 0.15, 0.3
+
+
+def widen_along_line(rows: np.ndarray, x0: int, x1: int, line_height: float) -> tuple[float, float]:
+    """Columns [x0', x1') of the ID line in `rows` (the line's padded rows, whole frame
+    width) that the box [x0, x1) may have cut: DDT's blob loses the thin CJK prefix on a
+    bright background, where the heatmap fades but the glyphs' rims still show. Walks out
+    from each side while text energy continues, crossing gaps narrower than a glyph."""
+    reach = int(WIDEN_REACH * line_height)
+    left, right = max(0, x0 - reach), min(rows.shape[1], x1 + reach)
+    energy = np.convolve(_energy(rows[:, left:right]).mean(axis=0), np.ones(3) / 3, mode="same")
+    inside = energy[x0 - left:x1 - left]
+    if inside.size == 0:
+        return float(x0), float(x1)
+    bar, gap = WIDEN_BAR * np.percentile(inside, 75), max(1, int(WIDEN_GAP * line_height))
+    pad = WIDEN_PAD * line_height
+    new_x0 = _last_text_column(energy[:x0 - left][::-1], bar, gap)
+    new_x1 = _last_text_column(energy[x1 - left:], bar, gap)
+    return (x0 - new_x0 - pad if new_x0 else float(x0),
+            x1 + new_x1 + pad if new_x1 else float(x1))
+
+
+def _last_text_column(energy: np.ndarray, bar: float, gap: int) -> int:
+    """How many columns, walking `energy` from its start, reach the last one above `bar`
+    before `gap` columns in a row fall below it (0: none)."""
+    last, quiet = 0, 0
+    for index, value in enumerate(energy):
+        if value > bar:
+            last, quiet = index + 1, 0
+        else:
+            quiet += 1
+            if quiet > gap:
+                break
+    return last
 
 
 def cut_id_line(crop: np.ndarray) -> np.ndarray:

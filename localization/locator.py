@@ -2,16 +2,19 @@
 
 How the top/bottom decision and DDT combine (`ddt.decision`):
 - "classifier" (default): the seed's test-time rule. Strip 1 and strip N are each
-  stitched with a middle strip and scored; the higher score picks the side. DDT's
-  heatmap is read only over the chosen edge strip (in the same forward pass: the pair's
-  descriptor map is what the classifier pooled), and its largest positive blob is the box.
+  stitched with a middle strip and scored; the higher score (plus, with
+  `side_peak_weight`, the score map's peak) picks the side. DDT's heatmap is read only
+  over the chosen edge strip (in the same forward pass: the pair's descriptor map is what
+  the classifier pooled), and its largest positive blob (or with `pick`, the one holding
+  the score map's peak) is the box.
 - "ddt": the seed's released code path. DDT runs on the stitched strip 1 + strip N
   pair; the largest positive blob anywhere in it decides the side and the box. One
   forward pass instead of two.
 PSOL keeps the classifier's decision and replaces the heatmap by a box regressor trained
 on DDT's pseudo-boxes. Optionally (`id_line`) the box is then cut down to the mark's ID
-line by localization/id_line.py. Boxes are mapped back to ORIGINAL frame pixels and padded by a
-margin there, so the crop is taken from the full-quality frame.
+line by localization/id_line.py, the line chosen by the line head when there is one.
+Boxes are mapped back to ORIGINAL frame pixels and padded by a margin there, so the crop
+is taken from the full-quality frame.
 """
 from __future__ import annotations
 
@@ -26,8 +29,8 @@ import torch
 from localization.ddt import DDTProjection, blob_box
 from localization.geometry import (Box, Rows, direct_crop_rows, integer_box, pad_box,
                                    stitch_strips, to_work)
-from localization.id_line import id_line_rows
-from localization.model import BoxRegressor, StripClassifier, for_inference, normalise
+from localization.id_line import id_line_run, padded, widen_along_line
+from localization.model import BoxRegressor, LineHead, StripClassifier, for_inference, normalise
 
 METHODS = ("direct", "ddt", "psol")
 DECISIONS = ("classifier", "ddt")
@@ -53,6 +56,9 @@ class Localisation:
     fallback: bool = False           # no positive blob: the whole edge strip was kept
     raw_box: Box | None = None       # the unpadded box in frame pixels
     anchor_row: float | None = None  # frame row where the classifier's score map peaks
+    # the line head's logits along the frame's rows (frame rows, values), max over the
+    # box's columns: which of the box's text lines is the ID (localization/id_line.py)
+    line_evidence: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -78,17 +84,26 @@ class Band:
 
 
 def cut_to_id_line(gray: np.ndarray, result: Localisation) -> None:
-    """Second, rule-based stage (localization/id_line.py): keep only the rows of the
-    mark's lowest text line, the ID line, inside the located box (the '♪抖音' logo line
-    sits above it). Fallbacks (no blob) are left whole."""
+    """Second stage (localization/id_line.py): keep only the rows of the mark's ID line
+    inside the located box (the '♪抖音' logo line sits above it, captions may sit next
+    to it), then widen the box along that line where its ends were cut. Fallbacks (no
+    blob) are left whole."""
     if result.fallback or len(result.rows) != 1 or len(result.rows[0]) != 1:
         return
     height, width = gray.shape[:2]
     box = result.rows[0][0]
     x0, y0, x1, y1 = integer_box(box, width, height)
     anchor = None if result.anchor_row is None else result.anchor_row - y0
-    top, bottom = id_line_rows(gray[y0:y1, x0:x1], anchor)
-    result.rows = [[(box[0], float(y0 + top), box[2], float(y0 + bottom))]]
+    evidence = None
+    if result.line_evidence is not None:
+        evidence = np.interp(np.arange(y0, y1) + 0.5, *result.line_evidence)
+    run = id_line_run(gray[y0:y1, x0:x1], anchor, evidence)
+    if run is None:
+        return
+    top, bottom = padded(run, y1 - y0)
+    left, right = widen_along_line(gray[y0 + top:y0 + bottom], x0, x1, run[1] - run[0])
+    result.rows = [[(max(0.0, min(box[0], left)), float(y0 + top),
+                     min(float(width), max(box[2], right)), float(y0 + bottom))]]
 
 
 class Locator:
@@ -98,7 +113,8 @@ class Locator:
                  regressor: BoxRegressor | None = None, decision: str = "classifier",
                  partner_strips: tuple[int, int] = (2, 9), threshold: float = 0.0,
                  join_gap: float = 0.0, bf16: bool = False, id_line: bool = False,
-                 pick: str = "area"):
+                 pick: str = "area", side_peak_weight: float = 0.0,
+                 line_head: LineHead | None = None):
         if method not in METHODS:
             raise ValueError(f"unknown localisation method {method!r}; choose from {METHODS}")
         if decision not in DECISIONS:
@@ -114,11 +130,12 @@ class Locator:
         self.method, self.work, self.margins = method, work, margins
         self.classifier, self.projection, self.regressor = classifier, projection, regressor
         self.decision, self.threshold, self.bf16 = decision, threshold, bf16
-        self.id_line, self.pick = id_line, pick
+        self.id_line, self.pick, self.side_peak_weight = id_line, pick, side_peak_weight
         self.partners = (partner_strips[0] - 1, partner_strips[1] - 1)
         self.join = round(join_gap * work.strip_height)
         self.classifier = for_inference(classifier) if classifier is not None else None
         self.regressor = for_inference(regressor) if regressor is not None else None
+        self.line_head = line_head.eval() if line_head is not None else None
 
     def locate(self, grays: list[np.ndarray]) -> list[Localisation]:
         """Gray frames (any sizes) -> one Localisation each, in order."""
@@ -153,7 +170,9 @@ class Locator:
         return top, bottom
 
     # -- one batch of equally sized working frames ------------------------------------
-    def _features(self, pairs: np.ndarray) -> torch.Tensor:
+    def pair_features(self, pairs: np.ndarray) -> torch.Tensor:
+        """The classifier's descriptor maps (B, C, h, w) of uint8 pairs (B, H, W), in
+        inference mode (clone them to use them in autograd)."""
         images = normalise(torch.from_numpy(pairs)).contiguous(memory_format=torch.channels_last)
         autocast = torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else nullcontext()
         with torch.inference_mode(), autocast:
@@ -167,33 +186,45 @@ class Locator:
         return blob_box(heat[rows], band.stop - band.start, width, self.threshold, self.join,
                         None if evidence is None else evidence[rows])
 
-    def _by_classifier(self, works: np.ndarray, sizes) -> list[Localisation]:
+    def pair(self, work: np.ndarray, top: bool) -> np.ndarray:
+        """The stitched pair the classifier scores for one side of a working frame: strip
+        1 over its partner, or strip N's partner over strip N."""
         sh, last = self.work.strip_height, self.work.strips - 1
-        top_partner, bottom_partner = self.partners
-        top_pairs = np.stack([stitch_strips(w, 0, top_partner, sh) for w in works])
-        bottom_pairs = np.stack([stitch_strips(w, bottom_partner, last, sh) for w in works])
-        pairs = np.concatenate([top_pairs, bottom_pairs])
-        features = self._features(pairs)
+        first, second = (0, self.partners[0]) if top else (self.partners[1], last)
+        return stitch_strips(work, first, second, sh)
+
+    def _by_classifier(self, works: np.ndarray, sizes) -> list[Localisation]:
+        pairs = np.stack([self.pair(w, True) for w in works] + [self.pair(w, False) for w in works])
+        features = self.pair_features(pairs)
+        n, width = len(works), works.shape[2]
         with torch.inference_mode():
             logits = self.classifier.score(features).numpy()
-        n, width = len(works), works.shape[2]
-        margin = logits[:n] - logits[n:]
+            score_maps = self.classifier.score_map(features).float().numpy()
+        margin = self._side_margin(logits, score_maps)
         is_top = margin >= 0
         chosen = [k if is_top[k] else n + k for k in range(n)]
         bands = [self.side_bands()[0 if top else 1] for top in is_top]
+        line_maps = self._line_maps(features[chosen])
+        by_evidence = self.method == "ddt" and self.pick == "classifier"
         if self.method == "psol":
             boxes = self._regress(np.stack([pairs[c, b.start:b.stop] for c, b in zip(chosen, bands)]))
-            evidence = [None] * n
         else:
             maps = self.projection.heatmap(features[chosen])
-            evidence = self._evidence(features[chosen])
-            boxes = [self._blob(heat, band, width, score_map)
-                     for heat, band, score_map in zip(maps, bands, evidence)]
+            evidence = [score_maps[c] if by_evidence else None for c in chosen]
+            if by_evidence and line_maps is not None:
+                # the line head votes too: a caption may hold the classifier's peak, it
+                # rarely also looks like the mark's ID line (bench/loc.md)
+                evidence = [score_map + line_map for score_map, line_map in zip(evidence, line_maps)]
+            boxes = [self._blob(heat, band, width, blob_evidence)
+                     for heat, band, blob_evidence in zip(maps, bands, evidence)]
         results = []
         for k in range(n):
-            anchor = None if evidence[k] is None else self._peak_row(evidence[k], bands[k])
+            anchor = self._peak_row(score_maps[chosen[k]], bands[k]) if by_evidence else None
             result = self._finish(boxes[k], bands[k], sizes[k], width, anchor)
             result.side, result.score = ("top" if is_top[k] else "bottom"), float(margin[k])
+            if line_maps is not None and not result.fallback:
+                result.line_evidence = self._line_profile(line_maps[k], bands[k], result.rows[0][0],
+                                                          sizes[k], width)
             results.append(result)
         return results
 
@@ -202,7 +233,7 @@ class Locator:
         blob anywhere decides the side, then it is clipped to that strip."""
         sh, last = self.work.strip_height, self.work.strips - 1
         pairs = np.stack([stitch_strips(w, 0, last, sh) for w in works])
-        maps = self.projection.heatmap(self._features(pairs))
+        maps = self.projection.heatmap(self.pair_features(pairs))
         width = works.shape[2]
         results = []
         for k, heat in enumerate(maps):
@@ -223,18 +254,51 @@ class Locator:
         rows = evidence[band.feature_rows()]
         return (np.unravel_index(int(rows.argmax()), rows.shape)[0] + 0.5) * StripClassifier.STRIDE
 
-    def _evidence(self, features: torch.Tensor) -> list[np.ndarray | None]:
-        """Per pair: the classifier's score map, or None when blobs are picked by area."""
-        if self.pick == "area":
-            return [None] * len(features)
+    def _line_maps(self, features: torch.Tensor) -> np.ndarray | None:
+        """The line head's logit maps of the chosen pairs, when the ID-line cut will use
+        them."""
+        if not self.id_line or self.line_head is None:
+            return None
         with torch.inference_mode():
-            return list(self.classifier.score_map(features).float().numpy())
+            return self.line_head(features).float().numpy()
+
+    def _line_profile(self, line_map: np.ndarray, band: Band, box: Box, size: tuple[int, int],
+                      work_width: int) -> tuple[np.ndarray, np.ndarray]:
+        """(frame rows, logits): the band's rows of `line_map`, max over the columns the
+        padded `box` (frame pixels) covers, each at its cell's centre row."""
+        width, height = size
+        stride = StripClassifier.STRIDE
+        fx = width / work_width
+        fy = height / (self.work.strips * self.work.strip_height)
+        first = int(box[0] / fx // stride)
+        last = max(first + 1, int(np.ceil(box[2] / fx / stride)))
+        values = line_map[band.feature_rows(), first:last].max(axis=1)
+        rows = (band.work_row + (np.arange(len(values)) + 0.5) * stride) * fy
+        return rows, values
+
+    def _side_margin(self, logits: np.ndarray, score_maps: np.ndarray) -> np.ndarray:
+        """Top-vs-bottom margin of each frame (>= 0: top) from the logits and score maps
+        of its n top pairs followed by its n bottom pairs.
+
+        The logit is the head on the per-channel MAXIMA, which may come from different
+        places: a caption's channels move it too, and a caption sitting in the mark's band
+        can pull the band's logit below the other's. The score map's peak is the evidence
+        at ONE place. `side_peak_weight` adds the peaks' difference to the logits' (0: the
+        seed's rule; chosen on the dev set, bench/loc.md)."""
+        n = len(logits) // 2
+        margin = logits[:n] - logits[n:]
+        if self.side_peak_weight:
+            top_band, bottom_band = self.side_bands()
+            peaks_top = score_maps[:n, top_band.feature_rows()].max(axis=(1, 2))
+            peaks_bottom = score_maps[n:, bottom_band.feature_rows()].max(axis=(1, 2))
+            margin = margin + self.side_peak_weight * (peaks_top - peaks_bottom)
+        return margin
 
     def frame_heatmap(self, gray: np.ndarray) -> np.ndarray:
         """DDT heatmap over the WHOLE frame (all strips in one pass), upsampled to the
         frame size: for looking at what the component responds to, not for deciding."""
         work = self.work.work(gray)
-        heat = self.projection.heatmap(self._features(work[None]))[0]
+        heat = self.projection.heatmap(self.pair_features(work[None]))[0]
         return cv2.resize(heat, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
 
     def _regress(self, bands: np.ndarray) -> list[Box]:

@@ -72,6 +72,30 @@ class StripClassifier(nn.Module):
         return self.score(self.features(images))
 
 
+class LineHead(nn.Module):
+    """Which text line of a located mark is the ID line: one logit per location of the
+    strip classifier's descriptor map (which stays frozen).
+
+    The rule "the ID is the mark's lowest text line" fails where a caption, an @handle or
+    a number sits right under or over the mark: both are text, and row energy cannot tell
+    them apart. The classifier's descriptors can (what the mark's line looks like is what
+    it learned), but no box ever says which location is the line: the head is taught by
+    the rule's own answers on the train frames (localization/line_head.py), and because
+    captions move from frame to frame while the mark does not, it learns the mark's line
+    rather than the rule's mistakes. A 3x3 conv gives each location its neighbours' context
+    (a line's ends, the line above); it costs nothing next to the classifier's pass."""
+
+    def __init__(self, in_channels: int = 64, hidden: int = 32):
+        super().__init__()
+        self.in_channels, self.hidden = in_channels, hidden
+        self.layers = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, padding=1),
+                                    nn.ReLU(inplace=True), nn.Conv2d(hidden, 1, 1))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, C, h, w) descriptors -> (B, h, w) logits of "the ID line is here"."""
+        return self.layers(features)[:, 0]
+
+
 class BoxRegressor(nn.Module):
     """Band (B, 1, H, W) -> box (B, 4) as (x0, y0, x1, y1) fractions of the band.
 

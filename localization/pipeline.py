@@ -1,8 +1,9 @@
 """Config -> ready Locator, training only what is missing (resumable).
 
-A trained classifier + DDT projection (`model.checkpoint`) or PSOL regressor
-(`psol.checkpoint`) found on disk is reused, not retrained, unless `train.force` /
-`psol.force` is set. Train frames are decoded only when something has to be fitted.
+A trained classifier + DDT projection (`model.checkpoint`, which also keeps the line
+head) or PSOL regressor (`psol.checkpoint`) found on disk is reused, not retrained,
+unless `train.force` / `line_head.force` / `psol.force` is set. Train frames are decoded
+only when something has to be fitted.
 """
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from pathlib import Path
 import torch
 
 from localization.frames import list_frames
+from localization.line_head import line_targets, train_line_head
 from localization.locator import Locator, WorkParams
-from localization.training import (WorkSet, fit_projection, load_classifier, load_regressor,
-                                   load_work_set, margins_from, pseudo_boxes, save_classifier,
-                                   save_regressor, train_classifier, train_regressor)
+from localization.training import (WorkSet, fit_projection, load_classifier, load_line_head,
+                                   load_regressor, load_work_set, margins_from, pseudo_boxes,
+                                   save_classifier, save_regressor, train_classifier,
+                                   train_regressor)
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +42,12 @@ def _work_set(config: dict, cache: dict) -> WorkSet:
 
 
 def build_locator(config: dict, method: str | None = None, decision: str | None = None,
-                  id_line: bool | None = None, pick: str | None = None) -> Locator:
+                  id_line: bool | None = None) -> Locator:
     """The Locator for `method` (default: config's), fitting and saving what is missing.
-    `decision`, `id_line` and `pick` default to the config's `ddt.decision`,
-    `output.id_line` and `ddt.pick`."""
+    `decision` and `id_line` default to the config's `ddt.decision` and `output.id_line`."""
     method = method or config["method"]
     id_line = config["output"]["id_line"] if id_line is None else id_line
+    use_head = id_line and config["line_head"]["use"]
     work, ddt = work_params(config), config["ddt"]
     margins = margins_from(config)
     if method == "direct":
@@ -56,18 +59,25 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
     if checkpoint.is_file() and not train["force"]:
         log.info("reusing strip classifier + DDT projection from %s", checkpoint)
         classifier, projection = load_classifier(checkpoint, work)
+        head = load_line_head(checkpoint)
     else:
         work_set = _work_set(config, cache)
         classifier = train_classifier(work_set, work, model_cfg["channels"], train["steps"],
                                       train["batch_size"], train["lr"], train["seed"], train["bf16"])
         projection = fit_projection(classifier, work_set, work, train["batch_size"],
                                     ddt["orient_pairs"], train["seed"])
+        head = None
         save_classifier(checkpoint, classifier, projection, work)
         log.info("saved strip classifier + DDT projection to %s", checkpoint)
     common = dict(classifier=classifier, projection=projection,
                   partner_strips=tuple(ddt["partner_strips"]), threshold=ddt["threshold"],
-                  join_gap=ddt["join_gap"], pick=pick or ddt["pick"],
+                  join_gap=ddt["join_gap"], pick=ddt["pick"],
+                  side_peak_weight=ddt["side_peak_weight"],
                   bf16=config["inference"]["bf16"])
+    if use_head and (head is None or config["line_head"]["force"]):
+        head = _fit_line_head(config, cache, Locator("ddt", work, margins, **common))
+        save_classifier(checkpoint, classifier, projection, work, head)
+        log.info("saved the line head with the classifier in %s", checkpoint)
     regressor = None
     if method == "psol":
         psol = config["psol"]
@@ -84,4 +94,13 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
             log.info("saved PSOL box regressor to %s", psol_checkpoint)
     torch.set_num_threads(int(config["inference"]["threads"]))
     return Locator(method, work, margins, regressor=regressor,
-                   decision=decision or ddt["decision"], id_line=id_line, **common)
+                   decision=decision or ddt["decision"], id_line=id_line,
+                   line_head=head if use_head else None, **common)
+
+
+def _fit_line_head(config: dict, cache: dict, teacher: Locator):
+    """The line head, taught by `teacher` (the rule's ID lines) on the train frames."""
+    head_cfg, train = config["line_head"], config["train"]
+    targets = line_targets(teacher, _work_set(config, cache))
+    return train_line_head(teacher, targets, head_cfg["steps"], head_cfg["batch_size"],
+                           head_cfg["lr"], train["seed"])

@@ -25,7 +25,7 @@ from localization.ddt import DDTProjection, DescriptorStats
 from localization.frames import FrameRecord, low_res_version, read_frame
 from localization.geometry import stitch_strips
 from localization.locator import Locator, Margins, WorkParams
-from localization.model import INPUT_FORMAT, BoxRegressor, StripClassifier, normalise
+from localization.model import INPUT_FORMAT, BoxRegressor, LineHead, StripClassifier, normalise
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def sample_pairs(frames: np.ndarray, count: int, work: WorkParams, rng: np.rando
     return np.stack(pairs), labels
 
 
-def _cosine_lr(optimizer, base_lr: float, step: int, steps: int, warmup: int) -> None:
+def cosine_lr(optimizer, base_lr: float, step: int, steps: int, warmup: int) -> None:
     lr = base_lr * (step + 1) / warmup if step < warmup else \
         base_lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
     for group in optimizer.param_groups:
@@ -104,7 +104,7 @@ def train_classifier(work_set: WorkSet, work: WorkParams, channels, steps: int,
     progress = tqdm(range(steps), desc="strip classifier", unit="step")
     running_loss, running_acc = None, None
     for step in progress:
-        _cosine_lr(optimizer, lr, step, steps, warmup=max(1, steps // 20))
+        cosine_lr(optimizer, lr, step, steps, warmup=max(1, steps // 20))
         pairs, labels = sample_pairs(work_set.pick_bucket(rng), batch_size, work, rng)
         with _autocast(bf16):
             logits = model(normalise(torch.from_numpy(pairs))).float()
@@ -190,7 +190,7 @@ def train_regressor(targets_by_shape: dict, channels, steps: int, batch_size: in
     progress = tqdm(range(steps), desc="PSOL box regressor", unit="step")
     running = None
     for step in progress:
-        _cosine_lr(optimizer, lr, step, steps, warmup=max(1, steps // 20))
+        cosine_lr(optimizer, lr, step, steps, warmup=max(1, steps // 20))
         bands, targets = data[rng.choice(len(data), p=sizes / sizes.sum())]
         pick = rng.integers(len(bands), size=batch_size)
         with _autocast(bf16):
@@ -222,9 +222,14 @@ def _check_input(path: Path, payload: dict, force_key: str) -> None:
 
 
 def save_classifier(path: Path, model: StripClassifier, projection: DDTProjection,
-                    work: WorkParams) -> None:
-    _atomic_save({"channels": list(model.channels), "state_dict": model.state_dict(),
-                  "ddt": projection.state(), "work": asdict(work), "input": INPUT_FORMAT}, path)
+                    work: WorkParams, line_head: LineHead | None = None) -> None:
+    """One file: the line head reads THIS classifier's descriptors, so it is kept (and
+    refit) with it."""
+    payload = {"channels": list(model.channels), "state_dict": model.state_dict(),
+               "ddt": projection.state(), "work": asdict(work), "input": INPUT_FORMAT}
+    if line_head is not None:
+        payload["line_head"] = {"hidden": line_head.hidden, "state_dict": line_head.state_dict()}
+    _atomic_save(payload, path)
 
 
 def load_classifier(path: Path, work: WorkParams) -> tuple[StripClassifier, DDTProjection]:
@@ -237,6 +242,17 @@ def load_classifier(path: Path, work: WorkParams) -> tuple[StripClassifier, DDTP
     model = StripClassifier(tuple(payload["channels"]))
     model.load_state_dict(payload["state_dict"])
     return model.eval(), DDTProjection.from_state(payload["ddt"])
+
+
+def load_line_head(path: Path) -> LineHead | None:
+    """The line head saved with the classifier in `path`, or None (fitted before heads
+    existed, or never asked for)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if "line_head" not in payload:
+        return None
+    head = LineHead(payload["channels"][-1], payload["line_head"]["hidden"])
+    head.load_state_dict(payload["line_head"]["state_dict"])
+    return head.eval()
 
 
 def save_regressor(path: Path, model: BoxRegressor, work: WorkParams) -> None:

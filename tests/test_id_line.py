@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from localization.id_line import cut_id_line, id_line_rows
+from localization.id_line import cut_id_line, id_line_rows, widen_along_line
 from synth.frames import generate
 
 
@@ -53,3 +53,35 @@ def test_anchor_keeps_the_id_line_above_a_caption():
     anchored = id_line_rows(crop, anchor=6.0)              # evidence peaks just above the ID
     assert lowest[0] > 30                                  # without the anchor: the caption
     assert anchored[0] <= 9 and 16 <= anchored[1] < 30     # with it: the ID line
+
+
+def test_line_evidence_picks_the_id_line_over_a_caption_under_it():
+    crop = np.full((60, 200), 110, np.uint8)
+    _text_line(crop, "ID a7Kq92x", 16, 0.4)                # rows ~8..16
+    _text_line(crop, "@caption", 50, 0.6)                  # rows ~38..50
+    evidence = np.full(60, -4.0)
+    evidence[8:17] = 3.0                                   # the line head points at the ID
+    y0, y1 = id_line_rows(crop, evidence=evidence)
+    assert y0 <= 9 and 16 <= y1 < 30
+    evidence = evidence[::-1].copy()                       # ... or at the caption
+    assert id_line_rows(crop, evidence=evidence)[0] > 30
+
+
+def test_line_evidence_finds_a_small_id_a_bold_caption_hides_from_the_rule():
+    crop = np.full((60, 200), 110, np.uint8)
+    _text_line(crop, "BOLD CAPTION", 22, 0.8)              # rows ~6..22: sets the bar
+    _text_line(crop, "ID a7Kq92x", 48, 0.35)               # rows ~43..48: under it
+    assert id_line_rows(crop)[1] < 36                      # the rule only sees the caption
+    evidence = np.full(60, -4.0)
+    evidence[40:49] = 3.0
+    y0, y1 = id_line_rows(crop, evidence=evidence)
+    assert 36 <= y0 <= 43 and y1 >= 48
+
+
+def test_widening_reaches_a_prefix_the_box_cut_off_and_nothing_on_a_flat_background():
+    rows = np.full((20, 300), 110, np.uint8)
+    _text_line(rows, "AB:cdefgh", 15, 0.5)                 # ink from x = 4 to 76
+    left, right = widen_along_line(rows, 40, 80, line_height=8)
+    assert left <= 4 and right == 80
+    flat = np.full((20, 300), 110, np.uint8)
+    assert widen_along_line(flat, 40, 80, line_height=8) == (40.0, 80.0)

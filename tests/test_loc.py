@@ -3,6 +3,7 @@
 The end-to-end tests fit a deliberately tiny strip classifier (a few hundred strip pairs)
 on frames from the real generator; ground-truth boxes are read only to measure.
 """
+import copy
 import json
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from localization.frames import FrameRecord, list_frames, low_res_version, read_
 from localization.geometry import (crop_rows, direct_crop_rows, hit, iou, pad_box, rows_area,
                                    work_size)
 from localization.locator import Locator, Margins, WorkParams
+from localization.model import LineHead
+from localization.training import load_line_head
 from ppocr_ext.lmdb_writer import read_lmdb
 from ppocr_ext.split import split_by_video, video_id
 from synth.frames import SynthConfig, generate
@@ -29,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "loc" / "ddt.yml"
 TINY_TRAINING = ["train.steps=60", "train.bf16=false", "train.batch_size=32", "train.max_frames=400",
                  "model.channels=[8, 16, 32]", "ddt.orient_pairs=32",
-                 "psol.steps=10", "psol.batch_size=32"]
+                 "psol.steps=10", "psol.batch_size=32", "line_head.steps=40", "line_head.batch_size=32"]
 
 
 # ------------------------------------------------------------------ geometry and config
@@ -137,11 +140,11 @@ def tiny_config(frames_root, tmp_path_factory):
     return load_config(CONFIG, parse_overrides(overrides)), overrides
 
 
-def measure(config, method, decision=None):
+def measure(config, method, decision=None, id_line=None):
     root = Path(config["data"]["root"])
     records = list_frames(root / "test", root / "test_labels.txt")
     truths = json.loads((root / "boxes.json").read_text())["test"]
-    locator = pipeline.build_locator(config, method, decision)
+    locator = pipeline.build_locator(config, method, decision, id_line)
     kept, grays, results, fps = timed_locate(locator, records, 32)
     return score(kept, grays, results, truths, fps)
 
@@ -175,6 +178,71 @@ def test_checkpoint_of_other_input_preparation_is_refused(tiny_config, tmp_path)
     stale = {**config, "model": {**config["model"], "checkpoint": str(tmp_path / "old.pt")}}
     with pytest.raises(ValueError, match="train.force=true"):
         pipeline.build_locator(stale, "ddt")
+
+
+def test_line_head_is_taught_by_the_rule_kept_with_the_classifier_and_reused(tiny_config,
+                                                                           monkeypatch):
+    config, _ = tiny_config
+    without_head = apply_overrides(copy.deepcopy(config), {"line_head.use": False})
+    rule = measure(without_head, "ddt", id_line=True)
+    learned = measure(config, "ddt", id_line=True)
+    checkpoint = Path(config["model"]["checkpoint"])
+    assert load_line_head(checkpoint) is not None
+    assert learned.hit_rate >= rule.hit_rate - 0.05
+    assert learned.crop_area_pct < measure(config, "ddt", id_line=False).crop_area_pct
+    monkeypatch.setattr(pipeline, "train_line_head",
+                        lambda *a, **k: pytest.fail("line head refit despite the checkpoint"))
+    assert pipeline.build_locator(config, "ddt", id_line=True).line_head is not None
+    assert pipeline.build_locator(without_head, "ddt", id_line=True).line_head is None
+    print(f"ID-line hit: rule {rule.hit_rate:.3f}, line head {learned.hit_rate:.3f}")
+
+
+@pytest.fixture(scope="module")
+def logo_config(tmp_path_factory):
+    """Frames whose mark has its '♪抖音' logo line above the ID, and captions: text lines
+    that are NOT the ID, for the line head to tell apart."""
+    root = tmp_path_factory.mktemp("loc_logo")
+    generate(root / "frames", videos=40, seed=12, test_videos=10,
+             config=SynthConfig(frames_min=3, frames_max=5, portrait_fraction=1.0,
+                                caption_prob=0.5, logo_prob=1.0), progress=False)
+    overrides = TINY_TRAINING + [f"data.root={root / 'frames'}",
+                                 f"model.checkpoint={root / 'model' / 'strip_ddt.pt'}"]
+    return load_config(CONFIG, parse_overrides(overrides))
+
+
+def _evidence_on_the_id_line(locator, root: Path) -> float:
+    """Share of test frames where the line head's evidence peaks on the ID line (a cell
+    is ~5 px here)."""
+    truths = json.loads((root / "boxes.json").read_text())["test"]
+    on_line = []
+    for name, truth in truths.items():
+        result = locator.locate([read_frame(root / "test" / name, gray=True)])[0]
+        if result.line_evidence is not None:
+            rows, values = result.line_evidence
+            peak = rows[int(np.argmax(values))]
+            on_line.append(truth["box"][1] - 5 <= peak <= truth["box"][3] + 5)
+    return float(np.mean(on_line)) if len(on_line) > 0.9 * len(truths) else 0.0
+
+
+def test_line_head_learns_the_id_line_from_the_rules_answers(logo_config):
+    locator = pipeline.build_locator(logo_config, "ddt", id_line=True)
+    learned = _evidence_on_the_id_line(locator, Path(logo_config["data"]["root"]))
+    torch.manual_seed(0)
+    locator.line_head = LineHead(locator.line_head.in_channels).eval()   # same, untrained
+    untrained = _evidence_on_the_id_line(locator, Path(logo_config["data"]["root"]))
+    print(f"evidence peaks on the ID line: trained {learned:.3f}, untrained {untrained:.3f}")
+    assert learned > 0.8 and learned > untrained + 0.1
+
+
+def test_score_map_peaks_can_overrule_a_side_logit_a_caption_pulled_down():
+    locator = Locator("direct", WorkParams(), Margins(), side_peak_weight=2.0)
+    logits = np.array([1.0, 2.0])                  # top pair, bottom pair of one frame
+    maps = np.zeros((2, 16, 40))
+    maps[0, 5, 7] = 3.0                            # the mark's evidence sits in the top band
+    maps[1, 9, 30] = 1.0
+    assert locator._side_margin(logits, maps)[0] > 0
+    locator.side_peak_weight = 0.0                 # the seed's rule: logits only
+    assert locator._side_margin(logits, maps)[0] < 0
 
 
 def test_psol_regressor_trains_on_pseudo_boxes_and_localises(tiny_config):

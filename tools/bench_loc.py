@@ -3,16 +3,18 @@
     python tools/bench_loc.py -c configs/loc/ddt.yml [-o data.root=DIR ...] [--split test]
 
 Rows: direct crop (the seed's first scheme), strip classifier + DDT (the classifier's
-top/bottom decision, then the blob holding its score peak; DDT's own largest-blob rule
-beside it), DDT alone over strip 1 + strip N (the seed's code path), PSOL (box regressor
-on DDT's pseudo-boxes); fp32 and bf16; with and without the rule-based ID-line cut
-(localization/id_line.py). Reports hit-rate, IoU, crop area, decision accuracy and
+top/bottom decision, then the blob holding its score peak; beside it DDT's own
+largest-blob rule and the seed's logits-only side decision), DDT alone over strip 1 +
+strip N (the seed's code path), PSOL (box regressor on DDT's pseudo-boxes); fp32 and
+bf16; with and without the ID-line cut (localization/id_line.py), its line chosen by the
+line head or by the lowest-line rule. Reports hit-rate, IoU, crop area, decision accuracy and
 frames/s on `inference.threads` CPU threads, into bench/loc.md and bench/loc.json with
 the command.
 Fits missing checkpoints first (resumable, see tools/localize.py).
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -22,24 +24,37 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
 from localization.bench import check_truths, score, timed_locate
-from localization.config import argument_parser, config_from_args
+from localization.config import apply_overrides, argument_parser, config_from_args
 from localization.frames import list_frames
 from localization.pipeline import build_locator, data_path
 
-ROWS = (  # name, method, decision, bf16, ID-line cut, blob pick (None: the config's ddt.pick)
-    ("direct crop", "direct", None, False, False, None),
-    ("strip classifier + DDT, largest blob", "ddt", "classifier", False, False, "area"),
-    ("strip classifier + DDT", "ddt", "classifier", False, False, None),
-    ("strip classifier + DDT, bf16", "ddt", "classifier", True, False, None),
-    ("strip classifier + DDT + ID-line cut", "ddt", "classifier", False, True, None),
-    ("DDT over strip 1 + strip N", "ddt", "ddt", False, False, None),
-    ("PSOL regressor", "psol", "classifier", False, False, None),
-    ("PSOL regressor, bf16", "psol", "classifier", True, False, None),
-    ("PSOL regressor + ID-line cut", "psol", "classifier", False, True, None),
+class Row(NamedTuple):
+    name: str
+    method: str
+    decision: str | None = None
+    id_line: bool = False
+    overrides: dict = {}       # config keys changed for this row only
+
+
+ROWS = (
+    Row("direct crop", "direct"),
+    Row("strip classifier + DDT, largest blob", "ddt", "classifier", overrides={"ddt.pick": "area"}),
+    Row("strip classifier + DDT, side by logits only", "ddt", "classifier",
+        overrides={"ddt.side_peak_weight": 0.0}),
+    Row("strip classifier + DDT", "ddt", "classifier"),
+    Row("strip classifier + DDT, bf16", "ddt", "classifier", overrides={"inference.bf16": True}),
+    Row("strip classifier + DDT + ID-line cut, lowest-line rule", "ddt", "classifier", True,
+        {"line_head.use": False}),
+    Row("strip classifier + DDT + ID-line cut", "ddt", "classifier", True),
+    Row("DDT over strip 1 + strip N", "ddt", "ddt"),
+    Row("PSOL regressor", "psol", "classifier"),
+    Row("PSOL regressor, bf16", "psol", "classifier", overrides={"inference.bf16": True}),
+    Row("PSOL regressor + ID-line cut", "psol", "classifier", True),
 )
 
 
@@ -79,15 +94,17 @@ def main() -> None:
     records = check_truths(records, truths, str(boxes_path))
     batch_size = int(config["inference"]["batch_size"])
     rows = []
-    for name, method, decision, bf16, id_line, pick in ROWS:
-        config["inference"]["bf16"] = bf16
-        locator = build_locator(config, method, decision, id_line, pick)
-        config["train"]["force"] = config["psol"]["force"] = False   # fitted once is enough
+    for row in ROWS:
+        locator = build_locator(apply_overrides(copy.deepcopy(config), row.overrides),
+                                row.method, row.decision, row.id_line)
+        if row.method != "direct":       # a forced refit happens once, on the first learned row
+            for fitted in ("train", "line_head") + (("psol",) if row.method == "psol" else ()):
+                config[fitted]["force"] = False
         kept, grays, results, fps = timed_locate(locator, records, batch_size)
         scores = score(kept, grays, results, truths, fps)
-        rows.append({"name": name, "method": method, "decision": decision, "bf16": bf16,
-                     "id_line": id_line, "pick": locator.pick, **asdict(scores)})
-        logging.info("%s: hit %.3f, area %.2f%%, %.0f frames/s", name, scores.hit_rate,
+        rows.append({"name": row.name, "method": row.method, "decision": row.decision,
+                     "id_line": row.id_line, "overrides": row.overrides, **asdict(scores)})
+        logging.info("%s: hit %.3f, area %.2f%%, %.0f frames/s", row.name, scores.hit_rate,
                      scores.crop_area_pct, fps)
     report = {"command": " ".join(shlex.quote(a) for a in ["python", "tools/bench_loc.py"] + sys.argv[1:]),
               "split": args.split, "data": str(data_path(config, f"{args.split}_dir")),

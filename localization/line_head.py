@@ -1,0 +1,95 @@
+"""Teaching the line head (model.LineHead) which text line of the mark is the ID line.
+
+No box says where the ID line is. The rule of localization/id_line.py does, on most
+frames: the mark's lowest text line near the classifier's evidence. Its answers on the
+TRAIN frames are the head's targets (the cells of that line inside DDT's box: 1, every
+other cell of the pair: 0), the same self-training step PSOL takes from DDT's boxes. The
+rule is wrong where a caption sits under or over the mark; those captions change from
+frame to frame while the mark's line looks the same everywhere, so the head learns the
+line and overrides the rule at test time (bench/loc.md). The classifier stays frozen:
+the head reads the descriptors the locator computes anyway.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from localization.geometry import integer_box
+from localization.id_line import id_line_run
+from localization.locator import Locator
+from localization.model import LineHead, StripClassifier
+from localization.training import WorkSet, cosine_lr
+
+POSITIVE_WEIGHT = 5.0   # see train_line_head
+Targets = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]   # shape -> (pairs, cell maps)
+
+
+def line_targets(teacher: Locator, work_set: WorkSet) -> Targets:
+    """Per frame shape: the chosen side's pairs and their cell targets. `teacher` is a
+    ddt Locator WITHOUT the ID-line cut (the rule is applied here, so the line's own rows
+    are known, not its padded crop). Frames without a blob or a line are left out."""
+    stride = StripClassifier.STRIDE
+    top_band, bottom_band = teacher.side_bands()
+    out: Targets = {}
+    for shape, frames in work_set.buckets.items():
+        versions = frames.reshape(-1, *frames.shape[2:])
+        pairs, maps = [], []
+        for start in tqdm(range(0, len(versions), 256), desc="ID-line pseudo-labels", unit="batch"):
+            chunk = list(versions[start:start + 256])
+            for frame, result in zip(chunk, teacher.locate(chunk)):
+                if result.fallback:
+                    continue
+                x0, y0, x1, y1 = integer_box(result.rows[0][0], shape[1], shape[0])
+                anchor = None if result.anchor_row is None else result.anchor_row - y0
+                run = id_line_run(frame[y0:y1, x0:x1], anchor)
+                if run is None:
+                    continue
+                top = result.side == "top"
+                band = top_band if top else bottom_band
+                pair = teacher.pair(frame, top)
+                # each cell's centre in frame (= working) pixels
+                rows = band.work_row - band.start + (np.arange(pair.shape[0] // stride) + 0.5) * stride
+                cols = (np.arange(pair.shape[1] // stride) + 0.5) * stride
+                on_line = (rows >= y0 + run[0] - 1) & (rows <= y0 + run[1] + 1)
+                in_box = (cols >= result.raw_box[0]) & (cols <= result.raw_box[2])
+                pairs.append(pair)
+                maps.append(np.outer(on_line, in_box).astype(np.float32))
+        if pairs:
+            out[shape] = (np.stack(pairs), np.stack(maps))
+    if not out:
+        raise ValueError("the ID-line rule found no line on any train frame: nothing to teach the line head")
+    return out
+
+
+def train_line_head(teacher: Locator, targets: Targets, steps: int, batch_size: int,
+                    lr: float, seed: int) -> LineHead:
+    """Fits the head on the frozen classifier's descriptors, computed by `teacher`'s
+    inference copy of it (conv+BN folded: half the time of the training layout, the
+    same values). Positive cells are a few percent of a pair: they weigh
+    POSITIVE_WEIGHT times a negative one."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    head = LineHead(teacher.classifier.channels[-1])
+    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
+    data = list(targets.values())
+    sizes = np.array([len(pairs) for pairs, _ in data], float)
+    head.train()
+    progress = tqdm(range(steps), desc="line head", unit="step")
+    running = None
+    for step in progress:
+        cosine_lr(optimizer, lr, step, steps, warmup=max(1, steps // 20))
+        pairs, maps = data[rng.choice(len(data), p=sizes / sizes.sum())]
+        pick = rng.integers(len(pairs), size=batch_size)
+        features = teacher.pair_features(pairs[pick]).clone()
+        loss = nn.functional.binary_cross_entropy_with_logits(
+            head(features), torch.from_numpy(maps[pick]), pos_weight=torch.tensor(POSITIVE_WEIGHT))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
+        progress.set_postfix(loss=f"{running:.4f}")
+    return head.eval()
+
+
