@@ -14,6 +14,8 @@ copying it:
   `ppocr_ext.checkpoint` (atomic, weights_only-loadable, no silent "from scratch").
 - `_zero_grad_after_step`: the engine's non-AMP path never calls
   `optimizer.zero_grad()`, so gradients of all past batches pile up.
+- `Global.use_amp` is resolved by `ppocr_ext.bf16` first: emulated bf16 autocast on a
+  CPU without native bf16 is several times slower than fp32.
 - `_no_grad_scaler`: with `use_amp` the engine autocasts to bfloat16 and builds a CUDA
   `GradScaler`, which warns and disables itself on CPU; bf16 needs no loss scaling.
 - `_Float32Outputs`: its post-processors call `.numpy()` on bf16 predictions, which
@@ -47,6 +49,7 @@ import yaml
 from tqdm import tqdm
 
 from ppocr_ext import checkpoint, plugins
+from ppocr_ext.bf16 import training_bf16
 from ppocr_ext.rec_config import ConfigError
 
 _loaded = False
@@ -316,6 +319,7 @@ def build_trainer(cfg: dict, mode: str):
 
     glob = cfg["Global"]
     glob.setdefault("device", "cpu")
+    glob["use_amp"] = training_bf16(glob.get("use_amp", False), glob["device"], "Global.use_amp")
     glob.setdefault("log_smooth_window", 20)
     glob.setdefault("print_batch_step", 10)
     tensorboard = bool(glob.get("use_tensorboard")) and mode == "train"

@@ -24,6 +24,7 @@ from localization.geometry import (crop_rows, direct_crop_rows, hit, iou, pad_bo
 from localization.locator import Locator, Margins, WorkParams
 from localization.model import LineHead
 from localization.training import load_line_head
+from ppocr_ext import bf16
 from ppocr_ext.lmdb_writer import read_lmdb
 from ppocr_ext.split import split_by_video, video_id
 from synth.frames import SynthConfig, generate
@@ -167,6 +168,26 @@ def test_checkpoint_is_reused_not_refit(tiny_config, monkeypatch):
     assert np.array_equal(first.projection.component, again.projection.component)
     frame = read_frame(next((Path(config["data"]["root"]) / "test").iterdir()), gray=True)
     assert first.locate([frame])[0].rows == again.locate([frame])[0].rows
+
+
+def test_training_bf16_is_resolved_for_the_hardware(tiny_config, tmp_path, monkeypatch):
+    config, _ = tiny_config
+    config = apply_overrides(copy.deepcopy(config), {"train.bf16": True, "train.force": True,
+                                                     "train.max_frames": 20, "model.checkpoint": str(tmp_path / "m.pt")})
+    asked = []
+
+    class Stop(Exception):
+        pass
+
+    def train_classifier(*args):
+        asked.append(args[-1])
+        raise Stop
+    monkeypatch.setattr(pipeline, "train_classifier", train_classifier)
+    for native in (False, True):
+        monkeypatch.setattr(bf16, "native_bf16", lambda device="cpu", native=native: native)
+        with pytest.raises(Stop):
+            pipeline.build_locator(config, "ddt")
+    assert asked == [False, True]
 
 
 def test_checkpoint_of_other_input_preparation_is_refused(tiny_config, tmp_path):

@@ -1,0 +1,39 @@
+"""Training configs ask for bf16 autocast; ppocr_ext.bf16 grants it only where the
+hardware does bf16, since emulated bf16 is several times slower than fp32."""
+import logging
+
+import pytest
+
+from ppocr_ext import bf16
+
+
+@pytest.fixture
+def hardware(monkeypatch):
+    """Set whether the (pretended) device has native bf16; reports start afresh."""
+    monkeypatch.setattr(bf16, "_reported", set())
+
+    def set_native(native: bool):
+        monkeypatch.setattr(bf16, "native_bf16", lambda device="cpu": native)
+    return set_native
+
+
+def test_bf16_is_granted_only_where_native(hardware):
+    hardware(True)
+    assert bf16.training_bf16(True) is True
+    assert bf16.training_bf16(False) is False
+    hardware(False)
+    assert bf16.training_bf16(True) is False
+
+
+def test_the_fallback_to_fp32_is_logged_once_per_key(hardware, caplog):
+    hardware(False)
+    with caplog.at_level(logging.WARNING, logger="ppocr_ext.bf16"):
+        for _ in range(3):
+            bf16.training_bf16(True, key="train.bf16")
+        bf16.training_bf16(True, key="Global.use_amp")
+        bf16.training_bf16(False, key="other.key")
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2
+    assert messages[0].startswith("train.bf16: true") and "fp32" in messages[0]
+    assert messages[1].startswith("Global.use_amp: true")
+
