@@ -8,8 +8,20 @@ rule is wrong where a caption sits under or over the mark; those captions change
 frame to frame while the mark's line looks the same everywhere, so the head learns the
 line and overrides the rule at test time (bench/loc.md). The classifier stays frozen:
 the head reads the descriptors the locator computes anyway.
+
+The pair of the OTHER side, where the teacher says the mark is not, is a target too, all
+0: its captions and @handles look like the mark and sit where a mark would, negatives
+the classifier's middle strips never showed it. The head votes on the side, and this is
+where it learns to tell them apart (the dev sets data/dev_loc + data/bench_video missed
+9 of 2,573 frames without these negatives, 5 with them).
+
+The same pass measures how tall the rule's lines are (the median, as a share of the
+frame's short side): the head keeps it, and the cut never keeps fewer rows than
+id_line.MIN_LINES such lines.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -23,16 +35,22 @@ from localization.model import LineHead, StripClassifier
 from localization.training import WorkSet, cosine_lr
 
 POSITIVE_WEIGHT = 5.0   # see train_line_head
-Targets = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]   # shape -> (pairs, cell maps)
 
 
-def line_targets(teacher: Locator, work_set: WorkSet) -> Targets:
-    """Per frame shape: the chosen side's pairs and their cell targets. `teacher` is a
-    ddt Locator WITHOUT the ID-line cut (the rule is applied here, so the line's own rows
-    are known, not its padded crop). Frames without a blob or a line are left out."""
+@dataclass
+class LineTargets:
+    by_shape: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]   # shape -> (pairs, cell maps)
+    line_height: float       # the rule's median line height / the frame's short side
+
+
+def line_targets(teacher: Locator, work_set: WorkSet) -> LineTargets:
+    """Per frame shape: both sides' pairs and their cell targets (the other side's all
+    0), and the rule's typical line height. `teacher` is a ddt Locator WITHOUT the
+    ID-line cut (the rule is applied here, so the line's own rows are known, not its
+    padded crop). Frames without a blob or a line are left out."""
     stride = StripClassifier.STRIDE
     top_band, bottom_band = teacher.side_bands()
-    out: Targets = {}
+    out, heights = {}, []
     for shape, frames in work_set.buckets.items():
         versions = frames.reshape(-1, *frames.shape[2:])
         pairs, maps = [], []
@@ -46,6 +64,7 @@ def line_targets(teacher: Locator, work_set: WorkSet) -> Targets:
                 run = id_line_run(frame[y0:y1, x0:x1], anchor)
                 if run is None:
                     continue
+                heights.append((run[1] - run[0]) / min(shape))
                 top = result.side == "top"
                 band = top_band if top else bottom_band
                 pair = teacher.pair(frame, top)
@@ -54,16 +73,17 @@ def line_targets(teacher: Locator, work_set: WorkSet) -> Targets:
                 cols = (np.arange(pair.shape[1] // stride) + 0.5) * stride
                 on_line = (rows >= y0 + run[0] - 1) & (rows <= y0 + run[1] + 1)
                 in_box = (cols >= result.raw_box[0]) & (cols <= result.raw_box[2])
-                pairs.append(pair)
-                maps.append(np.outer(on_line, in_box).astype(np.float32))
+                target = np.outer(on_line, in_box).astype(np.float32)
+                pairs += [pair, teacher.pair(frame, not top)]
+                maps += [target, np.zeros_like(target)]
         if pairs:
             out[shape] = (np.stack(pairs), np.stack(maps))
     if not out:
         raise ValueError("the ID-line rule found no line on any train frame: nothing to teach the line head")
-    return out
+    return LineTargets(out, float(np.median(heights)))
 
 
-def train_line_head(teacher: Locator, targets: Targets, steps: int, batch_size: int,
+def train_line_head(teacher: Locator, targets: LineTargets, steps: int, batch_size: int,
                     lr: float, seed: int) -> LineHead:
     """Fits the head on the frozen classifier's descriptors, computed by `teacher`'s
     inference copy of it (conv+BN folded: half the time of the training layout, the
@@ -71,9 +91,9 @@ def train_line_head(teacher: Locator, targets: Targets, steps: int, batch_size: 
     POSITIVE_WEIGHT times a negative one."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    head = LineHead(teacher.classifier.channels[-1])
+    head = LineHead(teacher.classifier.channels[-1], line_height=targets.line_height)
     optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
-    data = list(targets.values())
+    data = list(targets.by_shape.values())
     sizes = np.array([len(pairs) for pairs, _ in data], float)
     head.train()
     progress = tqdm(range(steps), desc="line head", unit="step")

@@ -29,7 +29,7 @@ import torch
 from localization.ddt import DDTProjection, blob_box
 from localization.geometry import (Box, Rows, direct_crop_rows, integer_box, pad_box,
                                    stitch_strips, to_work)
-from localization.id_line import id_line_run, padded, widen_along_line
+from localization.id_line import MIN_LINES, id_line_run, padded, widen_along_line
 from localization.model import BoxRegressor, LineHead, StripClassifier, for_inference, normalise
 
 METHODS = ("direct", "ddt", "psol")
@@ -55,7 +55,7 @@ class Localisation:
     score: float | None = None       # classifier logit(top pair) - logit(bottom pair)
     fallback: bool = False           # no positive blob: the whole edge strip was kept
     raw_box: Box | None = None       # the unpadded box in frame pixels
-    anchor_row: float | None = None  # frame row where the classifier's score map peaks
+    anchor_row: float | None = None  # frame row where the evidence (score map + line head) peaks
     # the line head's logits along the frame's rows (frame rows, values), max over the
     # box's columns: which of the box's text lines is the ID (localization/id_line.py)
     line_evidence: tuple[np.ndarray, np.ndarray] | None = None
@@ -83,11 +83,12 @@ class Band:
         return slice(self.start // StripClassifier.STRIDE, self.stop // StripClassifier.STRIDE)
 
 
-def cut_to_id_line(gray: np.ndarray, result: Localisation) -> None:
+def cut_to_id_line(gray: np.ndarray, result: Localisation, line_height: float | None = None) -> None:
     """Second stage (localization/id_line.py): keep only the rows of the mark's ID line
     inside the located box (the '♪抖音' logo line sits above it, captions may sit next
-    to it), then widen the box along that line where its ends were cut. Fallbacks (no
-    blob) are left whole."""
+    to it), at least MIN_LINES typical lines (`line_height`: a share of the frame's
+    short side), then widen the box along that line where its ends were cut. Fallbacks
+    (no blob) are left whole."""
     if result.fallback or len(result.rows) != 1 or len(result.rows[0]) != 1:
         return
     height, width = gray.shape[:2]
@@ -100,7 +101,8 @@ def cut_to_id_line(gray: np.ndarray, result: Localisation) -> None:
     run = id_line_run(gray[y0:y1, x0:x1], anchor, evidence)
     if run is None:
         return
-    top, bottom = padded(run, y1 - y0)
+    min_rows = MIN_LINES * line_height * min(height, width) if line_height else 0.0
+    top, bottom = padded(run, y1 - y0, min_rows)
     left, right = widen_along_line(gray[y0 + top:y0 + bottom], x0, x1, run[1] - run[0])
     result.rows = [[(max(0.0, min(box[0], left)), float(y0 + top),
                      min(float(width), max(box[2], right)), float(y0 + bottom))]]
@@ -154,8 +156,9 @@ class Locator:
             for index, result in zip(indexes, located):
                 results[index] = result
         if self.id_line:
+            line_height = getattr(self.line_head, "line_height", None)
             for gray, result in zip(grays, results):
-                cut_to_id_line(gray, result)
+                cut_to_id_line(gray, result, line_height)
         return results
 
     def side_bands(self) -> tuple[Band, Band]:
@@ -199,31 +202,30 @@ class Locator:
         n, width = len(works), works.shape[2]
         with torch.inference_mode():
             logits = self.classifier.score(features).numpy()
-            score_maps = self.classifier.score_map(features).float().numpy()
-        margin = self._side_margin(logits, score_maps)
+            evidence_maps = self.classifier.score_map(features).float().numpy()
+        line_maps = self._line_maps(features)
+        if line_maps is not None:
+            # the line head votes too, on the side and on the blob: a caption may hold
+            # the classifier's peak, it rarely also looks like the mark's ID line
+            evidence_maps = evidence_maps + line_maps
+        margin = self._side_margin(logits, evidence_maps)
         is_top = margin >= 0
         chosen = [k if is_top[k] else n + k for k in range(n)]
         bands = [self.side_bands()[0 if top else 1] for top in is_top]
-        line_maps = self._line_maps(features[chosen])
         by_evidence = self.method == "ddt" and self.pick == "classifier"
         if self.method == "psol":
             boxes = self._regress(np.stack([pairs[c, b.start:b.stop] for c, b in zip(chosen, bands)]))
         else:
             maps = self.projection.heatmap(features[chosen])
-            evidence = [score_maps[c] if by_evidence else None for c in chosen]
-            if by_evidence and line_maps is not None:
-                # the line head votes too: a caption may hold the classifier's peak, it
-                # rarely also looks like the mark's ID line (bench/loc.md)
-                evidence = [score_map + line_map for score_map, line_map in zip(evidence, line_maps)]
-            boxes = [self._blob(heat, band, width, blob_evidence)
-                     for heat, band, blob_evidence in zip(maps, bands, evidence)]
+            boxes = [self._blob(heat, band, width, evidence_maps[c] if by_evidence else None)
+                     for heat, band, c in zip(maps, bands, chosen)]
         results = []
-        for k in range(n):
-            anchor = self._peak_row(score_maps[chosen[k]], bands[k]) if by_evidence else None
+        for k, c in enumerate(chosen):
+            anchor = self._peak_row(evidence_maps[c], bands[k]) if by_evidence else None
             result = self._finish(boxes[k], bands[k], sizes[k], width, anchor)
             result.side, result.score = ("top" if is_top[k] else "bottom"), float(margin[k])
             if line_maps is not None and not result.fallback:
-                result.line_evidence = self._line_profile(line_maps[k], bands[k], result.rows[0][0],
+                result.line_evidence = self._line_profile(line_maps[c], bands[k], result.rows[0][0],
                                                           sizes[k], width)
             results.append(result)
         return results
@@ -255,8 +257,7 @@ class Locator:
         return (np.unravel_index(int(rows.argmax()), rows.shape)[0] + 0.5) * StripClassifier.STRIDE
 
     def _line_maps(self, features: torch.Tensor) -> np.ndarray | None:
-        """The line head's logit maps of the chosen pairs, when the ID-line cut will use
-        them."""
+        """The line head's logit maps of the pairs, when the ID-line cut will use them."""
         if not self.id_line or self.line_head is None:
             return None
         with torch.inference_mode():
@@ -276,21 +277,22 @@ class Locator:
         rows = (band.work_row + (np.arange(len(values)) + 0.5) * stride) * fy
         return rows, values
 
-    def _side_margin(self, logits: np.ndarray, score_maps: np.ndarray) -> np.ndarray:
-        """Top-vs-bottom margin of each frame (>= 0: top) from the logits and score maps
-        of its n top pairs followed by its n bottom pairs.
+    def _side_margin(self, logits: np.ndarray, evidence_maps: np.ndarray) -> np.ndarray:
+        """Top-vs-bottom margin of each frame (>= 0: top) from the logits and evidence
+        maps (the score map, plus the line head's logits when there is one) of its n top
+        pairs followed by its n bottom pairs.
 
         The logit is the head on the per-channel MAXIMA, which may come from different
         places: a caption's channels move it too, and a caption sitting in the mark's band
-        can pull the band's logit below the other's. The score map's peak is the evidence
-        at ONE place. `side_peak_weight` adds the peaks' difference to the logits' (0: the
-        seed's rule; chosen on the dev set, bench/loc.md)."""
+        can pull the band's logit below the other's. An evidence map's peak is the
+        evidence at ONE place. `side_peak_weight` adds the peaks' difference to the
+        logits' (0: the seed's rule; chosen on the dev sets, bench/loc_dev.md)."""
         n = len(logits) // 2
         margin = logits[:n] - logits[n:]
         if self.side_peak_weight:
             top_band, bottom_band = self.side_bands()
-            peaks_top = score_maps[:n, top_band.feature_rows()].max(axis=(1, 2))
-            peaks_bottom = score_maps[n:, bottom_band.feature_rows()].max(axis=(1, 2))
+            peaks_top = evidence_maps[:n, top_band.feature_rows()].max(axis=(1, 2))
+            peaks_bottom = evidence_maps[n:, bottom_band.feature_rows()].max(axis=(1, 2))
             margin = margin + self.side_peak_weight * (peaks_top - peaks_bottom)
         return margin
 

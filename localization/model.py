@@ -83,11 +83,15 @@ class LineHead(nn.Module):
     the rule's own answers on the train frames (localization/line_head.py), and because
     captions move from frame to frame while the mark does not, it learns the mark's line
     rather than the rule's mistakes. A 3x3 conv gives each location its neighbours' context
-    (a line's ends, the line above); it costs nothing next to the classifier's pass."""
+    (a line's ends, the line above); it costs nothing next to the classifier's pass.
 
-    def __init__(self, in_channels: int = 64, hidden: int = 32):
+    `line_height`: the typical ID-line height as a share of the frame's short side, as
+    the rule measured it on the same train frames (the cut's floor, id_line.MIN_LINES);
+    None for heads saved before it was kept."""
+
+    def __init__(self, in_channels: int = 64, hidden: int = 32, line_height: float | None = None):
         super().__init__()
-        self.in_channels, self.hidden = in_channels, hidden
+        self.in_channels, self.hidden, self.line_height = in_channels, hidden, line_height
         self.layers = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, padding=1),
                                     nn.ReLU(inplace=True), nn.Conv2d(hidden, 1, 1))
 

@@ -56,7 +56,6 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
     torch.set_num_threads(int(config["train"]["threads"]))
     cache: dict = {}
     train, model_cfg = config["train"], config["model"]
-    bf16 = training_bf16(train["bf16"], key="train.bf16")
     checkpoint = Path(model_cfg["checkpoint"])
     if checkpoint.is_file() and not train["force"]:
         log.info("reusing strip classifier + DDT projection from %s", checkpoint)
@@ -65,7 +64,8 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
     else:
         work_set = _work_set(config, cache)
         classifier = train_classifier(work_set, work, model_cfg["channels"], train["steps"],
-                                      train["batch_size"], train["lr"], train["seed"], bf16)
+                                      train["batch_size"], train["lr"], train["seed"],
+                                      training_bf16(train["bf16"], key="train.bf16"))
         projection = fit_projection(classifier, work_set, work, train["batch_size"],
                                     ddt["orient_pairs"], train["seed"])
         head = None
@@ -91,7 +91,8 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
             teacher = Locator("ddt", work, margins, decision="classifier", **common)
             targets = pseudo_boxes(teacher, _work_set(config, cache))
             regressor = train_regressor(targets, model_cfg["channels"], psol["steps"],
-                                        psol["batch_size"], psol["lr"], train["seed"], bf16)
+                                        psol["batch_size"], psol["lr"], train["seed"],
+                                        training_bf16(train["bf16"], key="train.bf16"))
             save_regressor(psol_checkpoint, regressor, work)
             log.info("saved PSOL box regressor to %s", psol_checkpoint)
     torch.set_num_threads(int(config["inference"]["threads"]))

@@ -228,7 +228,8 @@ def save_classifier(path: Path, model: StripClassifier, projection: DDTProjectio
     payload = {"channels": list(model.channels), "state_dict": model.state_dict(),
                "ddt": projection.state(), "work": asdict(work), "input": INPUT_FORMAT}
     if line_head is not None:
-        payload["line_head"] = {"hidden": line_head.hidden, "state_dict": line_head.state_dict()}
+        payload["line_head"] = {"hidden": line_head.hidden, "state_dict": line_head.state_dict(),
+                                "line_height": line_head.line_height}
     _atomic_save(payload, path)
 
 
@@ -250,7 +251,8 @@ def load_line_head(path: Path) -> LineHead | None:
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if "line_head" not in payload:
         return None
-    head = LineHead(payload["channels"][-1], payload["line_head"]["hidden"])
+    head = LineHead(payload["channels"][-1], payload["line_head"]["hidden"],
+                    payload["line_head"].get("line_height"))
     head.load_state_dict(payload["line_head"]["state_dict"])
     return head.eval()
 

@@ -12,7 +12,8 @@ dimension, `probs` output = the softmax posteriors) and, in its metadata, the
 `.onnx` (not as a `.onnx.data` side file) so the model is one file to ship.
 
 `export_localizer` exports the localiser's networks the same way: the strip classifier
-with DDT's projection baked in (outputs the presence logit and the heatmap), and PSOL's
+with DDT's projection baked in (outputs the presence logit, the heatmap, the classifier's
+score map and, when the checkpoint has one, the line head's logits), and PSOL's
 box regressor with its adaptive pooling written out exactly (the exporter specialises
 `AdaptiveAvgPool2d` to the example's width).
 
@@ -145,19 +146,23 @@ def export_recognizer(recognizer: TorchPosteriors, out_path: str | os.PathLike,
 
 class _StripScorer(torch.nn.Module):
     """The localiser's strip classifier with DDT's projection baked in: one pass gives
-    both things `localization.locator.Locator` computes from the descriptor map, the
-    "watermark present" logit and the DDT heatmap (positive = watermark)."""
+    everything `localization.locator.Locator` computes from the descriptor map: the
+    "watermark present" logit, the DDT heatmap (positive = watermark), the classifier's
+    score map (side decision, blob pick) and the line head's logits (ID-line choice)."""
 
-    def __init__(self, classifier: torch.nn.Module, mean: np.ndarray, component: np.ndarray):
+    def __init__(self, classifier: torch.nn.Module, mean: np.ndarray, component: np.ndarray,
+                 line_head: torch.nn.Module | None = None):
         super().__init__()
-        self.classifier = classifier
+        self.classifier, self.line_head = classifier, line_head
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("component",
                              torch.as_tensor(component, dtype=torch.float32).view(1, -1, 1, 1))
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         features = self.classifier.features(image)
-        return self.classifier.score(features), ((features - self.mean) * self.component).sum(1)
+        outputs = (self.classifier.score(features), ((features - self.mean) * self.component).sum(1),
+                   self.classifier.score_map(features))
+        return outputs + ((self.line_head(features),) if self.line_head is not None else ())
 
 
 def _pool_matrix(size: int, bins: int) -> torch.Tensor:
@@ -191,21 +196,24 @@ class _ExactPoolRegressor(torch.nn.Module):
 
 def export_localizer(classifier: torch.nn.Module, projection, out_dir: str | os.PathLike,
                      regressor: torch.nn.Module | None = None, work: dict | None = None,
-                     opset: int = OPSET) -> list[Path]:
+                     opset: int = OPSET, line_head: torch.nn.Module | None = None) -> list[Path]:
     """Write `out_dir/strip_classifier.onnx` (input `image`: gray working-resolution
     pixels as `localization.model.normalise` makes them, (B, 1, H, W), all dynamic;
-    outputs `logit` (B,) and `heatmap` (B, H/4, W/4)) and, for PSOL,
+    outputs `logit` (B,), `heatmap` and `score_map` (B, H/4, W/4), and with a
+    `line_head` `line` (B, H/4, W/4)) and, for PSOL,
     `out_dir/box_regressor.onnx` (input `band` (B, 1, strip_height, W); output `box`
     (B, 4), fractions of the band). `work` (the working resolution) goes into both
-    files' metadata so a runtime can prepare frames without the training config."""
+    files' metadata so a runtime can prepare frames without the training config, and the
+    line head's typical line height (`line_height`, the ID-line cut's floor) with it."""
     from localization.model import INPUT_FORMAT   # the localiser is optional here
     out_dir = Path(out_dir)
     strip_height = int((work or {}).get("strip_height", 32))
     info = {"work": work, "stride": 4, "normalise": INPUT_FORMAT,
-            "torch": torch.__version__}
-    paths = [export_module(_StripScorer(classifier, projection.mean, projection.component),
+            "line_height": getattr(line_head, "line_height", None), "torch": torch.__version__}
+    outputs = ["logit", "heatmap", "score_map"] + (["line"] if line_head is not None else [])
+    paths = [export_module(_StripScorer(classifier, projection.mean, projection.component, line_head),
                            torch.zeros(2, 1, 2 * strip_height, 160),
-                           out_dir / "strip_classifier.onnx", "image", ["logit", "heatmap"],
+                           out_dir / "strip_classifier.onnx", "image", outputs,
                            {0: "batch", 2: "height", 3: "width"},
                            {LOCALIZER_KEY: {**info, "network": "strip_classifier+ddt"}}, opset)]
     if regressor is not None:
@@ -219,20 +227,21 @@ def export_localizer(classifier: torch.nn.Module, projection, out_dir: str | os.
 
 def load_localizer_checkpoints(classifier_path: str | os.PathLike,
                                regressor_path: str | os.PathLike | None = None):
-    """(classifier, DDT projection, regressor or None, working resolution) from the
-    checkpoints `localization` saves (`model.checkpoint`, `psol.checkpoint`)."""
+    """(classifier, DDT projection, regressor or None, working resolution, line head or
+    None) from the checkpoints `localization` saves (`model.checkpoint`, `psol.checkpoint`)."""
     from localization.locator import WorkParams      # optional package: only when asked
-    from localization.training import load_classifier, load_regressor
+    from localization.training import load_classifier, load_line_head, load_regressor
 
     try:
         work = WorkParams(**torch.load(classifier_path, map_location="cpu",
                                        weights_only=True)["work"])
         classifier, projection = load_classifier(Path(classifier_path), work)
+        line_head = load_line_head(Path(classifier_path))
         regressor = load_regressor(Path(regressor_path), work) if regressor_path else None
     except (OSError, KeyError, TypeError, ValueError, RuntimeError) as err:
         raise OnnxExportError(f"{classifier_path}{', ' + str(regressor_path) if regressor_path else ''}: "
                               f"not a localisation checkpoint this version reads ({err})") from err
-    return classifier, projection, regressor, asdict(work)
+    return classifier, projection, regressor, asdict(work), line_head
 
 
 class OnnxPosteriors(PosteriorRecognizer):
@@ -290,13 +299,14 @@ def _check_crops(source: str | None, count: int = 64) -> list[Crop]:
 
 
 def check_localizer(paths: list[Path], classifier, projection, regressor=None,
-                    strip_height: int = 32) -> float:
+                    strip_height: int = 32, line_head=None) -> float:
     """Largest difference between onnxruntime and torch outputs of the exported
     localiser networks on seeded random inputs of a size unseen at export, relative to
     the output's scale (heatmaps are unnormalised projections)."""
     rng = np.random.default_rng(0)
     worst = 0.0
-    nets = [(_StripScorer(classifier, projection.mean, projection.component), (3, 1, 96, 248))]
+    nets = [(_StripScorer(classifier, projection.mean, projection.component, line_head),
+             (3, 1, 96, 248))]
     if regressor is not None:
         nets.append((regressor, (3, 1, strip_height, 248)))
     for path, (net, shape) in zip(paths, nets):
@@ -348,12 +358,12 @@ def export_main(argv: list[str] | None = None) -> dict:
                   f"{result['same_strings']}, largest posterior difference "
                   f"{result['max_abs_diff']:.2e}")
         if args.loc_classifier:
-            classifier, projection, regressor, work = load_localizer_checkpoints(
+            classifier, projection, regressor, work, line_head = load_localizer_checkpoints(
                 args.loc_classifier, args.loc_regressor)
             paths = export_localizer(classifier, projection, args.loc_out, regressor, work,
-                                     args.opset)
+                                     args.opset, line_head)
             result["localizer_max_abs_diff"] = check_localizer(
-                paths, classifier, projection, regressor, work["strip_height"])
+                paths, classifier, projection, regressor, work["strip_height"], line_head)
             print(f"wrote {', '.join(map(str, paths))}; torch vs onnxruntime: largest "
                   f"relative difference {result['localizer_max_abs_diff']:.2e}")
     except (ConfigError, OnnxExportError, OSError) as err:

@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from localization.id_line import cut_id_line, id_line_rows, widen_along_line
+from localization.id_line import MIN_LINES, cut_id_line, id_line_rows, padded, widen_along_line
+from localization.locator import Localisation, cut_to_id_line
 from synth.frames import generate
 
 
@@ -85,3 +86,25 @@ def test_widening_reaches_a_prefix_the_box_cut_off_and_nothing_on_a_flat_backgro
     assert left <= 4 and right == 80
     flat = np.full((20, 300), 110, np.uint8)
     assert widen_along_line(flat, 40, 80, line_height=8) == (40.0, 80.0)
+
+
+def test_padding_never_keeps_fewer_rows_than_asked_around_the_run():
+    assert padded((20, 30), 60) == (14, 36)                  # PAD of the run's own height
+    assert padded((20, 30), 60, min_rows=12) == (14, 36)     # already taller: unchanged
+    assert padded((24, 26), 60, min_rows=12) == (19, 31)     # a fragment: 12 rows around it
+    assert padded((1, 3), 60, min_rows=12) == (0, 8)         # clipped to the crop
+
+
+def test_cut_keeps_the_typical_line_height_where_texture_hides_most_of_the_id():
+    # vertical stripes: every row carries the same energy, but two rows of the ID stand
+    # out; the rule finds just that fragment of a line typically 8 rows tall
+    frame = np.tile(np.where(np.arange(200) % 6 < 3, 200, 60).astype(np.uint8), (100, 1))
+    frame[44:46, 20:120:2] = 255
+    def cut(line_height):
+        result = Localisation([[(10.0, 30.0, 130.0, 60.0)]])
+        cut_to_id_line(frame, result, line_height)
+        return result.rows[0][0]
+    bare = cut(None)
+    assert bare[3] - bare[1] < 10                            # the fragment, barely padded
+    x0, y0, x1, y1 = cut(0.08)                               # typical line: 8 rows of 100
+    assert y1 - y0 >= MIN_LINES * 8 and y0 <= 45 - 7 and y1 >= 45 + 7

@@ -208,7 +208,10 @@ def test_line_head_is_taught_by_the_rule_kept_with_the_classifier_and_reused(tin
     rule = measure(without_head, "ddt", id_line=True)
     learned = measure(config, "ddt", id_line=True)
     checkpoint = Path(config["model"]["checkpoint"])
-    assert load_line_head(checkpoint) is not None
+    head = load_line_head(checkpoint)
+    # the rule's typical line, measured on the train frames and kept with the head: the
+    # generator's `抖音号:ID` ink is 2.5-5% of the short side
+    assert head is not None and 0.015 < head.line_height < 0.06
     assert learned.hit_rate >= rule.hit_rate - 0.05
     assert learned.crop_area_pct < measure(config, "ddt", id_line=False).crop_area_pct
     monkeypatch.setattr(pipeline, "train_line_head",
@@ -216,6 +219,28 @@ def test_line_head_is_taught_by_the_rule_kept_with_the_classifier_and_reused(tin
     assert pipeline.build_locator(config, "ddt", id_line=True).line_head is not None
     assert pipeline.build_locator(without_head, "ddt", id_line=True).line_head is None
     print(f"ID-line hit: rule {rule.hit_rate:.3f}, line head {learned.hit_rate:.3f}")
+
+
+def test_line_head_targets_hold_the_other_sides_band_as_a_negative(tiny_config):
+    from localization.line_head import line_targets
+    from localization.training import load_work_set
+    config, _ = tiny_config
+    root = Path(config["data"]["root"])
+    locator = pipeline.build_locator(config, "ddt")
+    records = list_frames(root / "train", root / "train_labels.txt")[:12]
+    work_set = load_work_set(records, locator.work, 1.7, (60, 60), 0, 0)
+    targets = line_targets(locator, work_set)
+    assert 0.015 < targets.line_height < 0.06
+    for shape, (pairs, maps) in targets.by_shape.items():
+        frames = work_set.buckets[shape].reshape(-1, *shape)
+        assert len(pairs) == len(maps) and len(pairs) % 2 == 0
+        assert all(m.any() for m in maps[0::2]) and not maps[1::2].any()
+        for chosen, other in zip(pairs[0::2], pairs[1::2]):
+            # the two bands of one frame: strip 1's pair and strip N's pair, in either order
+            frame = next(f for f in frames if any(np.array_equal(chosen, locator.pair(f, top))
+                                                  for top in (True, False)))
+            top = np.array_equal(chosen, locator.pair(frame, True))
+            assert np.array_equal(other, locator.pair(frame, not top))
 
 
 @pytest.fixture(scope="module")

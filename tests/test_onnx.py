@@ -1,10 +1,12 @@
 """An exported recogniser read by onnxruntime agrees with torch, carries everything it
 needs in one file, and plugs in wherever a torch recogniser does."""
+import json
+
 import numpy as np
 import pytest
 
 from ppocr_ext.ensemble import greedy_reading
-from ppocr_ext.onnx_export import (OnnxExportError, export_main, export_recognizer,
+from ppocr_ext.onnx_export import (LOCALIZER_KEY, OnnxExportError, export_main, export_recognizer,
                                    load_onnx_recognizer)
 from ppocr_ext.posteriors import load_recognizer, load_torch_recognizer
 from ppocr_ext.rec_config import ConfigError
@@ -80,20 +82,26 @@ def test_localizer_networks_export_with_dynamic_sizes(tmp_path):
     import torch
     torch.manual_seed(0)
     classifier, regressor = model.StripClassifier().eval(), model.BoxRegressor().eval()
+    line_head = model.LineHead(line_height=0.033).eval()
     rng = np.random.default_rng(0)
     projection = ddt.DDTProjection(rng.normal(size=64).astype(np.float32),
                                    rng.normal(size=64).astype(np.float32))
-    paths = export_localizer(classifier, projection, tmp_path, regressor, {"strip_height": 32})
+    paths = export_localizer(classifier, projection, tmp_path, regressor, {"strip_height": 32},
+                             line_head=line_head)
     assert [p.name for p in paths] == ["strip_classifier.onnx", "box_regressor.onnx"]
-    assert check_localizer(paths, classifier, projection, regressor) < 1e-4
-    # the baked-in heatmap is the projection the Locator computes
+    assert check_localizer(paths, classifier, projection, regressor, line_head=line_head) < 1e-4
+    meta = ort.InferenceSession(str(paths[0])).get_modelmeta().custom_metadata_map
+    assert json.loads(meta[LOCALIZER_KEY])["line_height"] == 0.033   # the ID-line cut's floor
+    # the baked-in maps are what the Locator computes from the descriptors
     image = rng.uniform(-0.5, 0.5, (2, 1, 64, 200)).astype(np.float32)
-    logit, heatmap = ort.InferenceSession(str(paths[0])).run(None, {"image": image})
+    logit, heatmap, score_map, line = ort.InferenceSession(str(paths[0])).run(None, {"image": image})
     with torch.no_grad():
         features = classifier.features(torch.from_numpy(image))
         expected = projection.heatmap(features)
         np.testing.assert_allclose(heatmap, expected, atol=1e-5 * np.abs(expected).max())
         np.testing.assert_allclose(logit, classifier.score(features).numpy(), rtol=1e-4, atol=1e-4)
+        for got, want in ((score_map, classifier.score_map(features)), (line, line_head(features))):
+            np.testing.assert_allclose(got, want.numpy(), atol=1e-4 * max(1.0, np.abs(want.numpy()).max()))
     # band widths whose adaptive pooling the exporter gets wrong unless written out exactly
     session = ort.InferenceSession(str(paths[1]))
     for width in (104, 248, 392):
