@@ -60,6 +60,19 @@ def test_hit_needs_the_whole_box_inside_one_crop_box():
     assert iou((0, 0, 100, 20), [[(0, 0, 50, 20)]], 300, 300) == pytest.approx(0.5)
 
 
+def test_misses_are_told_apart_by_why_they_missed():
+    from localization.bench import miss_kinds
+    from localization.locator import Localisation
+    truth = (20, 300, 120, 310)                             # a mark near the bottom edge
+
+    def kinds(box, side="bottom"):
+        return miss_kinds(truth, Localisation([[box]], side=side), 360, 320)
+    assert kinds((0, 10, 200, 30), side="top") == ["wrong side"]
+    assert kinds((200, 250, 340, 270)) == ["other text"]    # a caption next to it
+    assert kinds((35, 295, 130, 315)) == ["cut left"]       # the faint prefix lost
+    assert kinds((10, 303, 130, 308)) == ["cut top", "cut bottom"]
+
+
 def test_margins_follow_the_short_side_and_stay_in_the_frame():
     assert pad_box((10, 10, 20, 20), 0.1, 0.05, 360, 640) == (0.0, 0.0, 56.0, 38.0)
     assert pad_box((300, 600, 350, 630), 0.1, 0.1, 360, 640) == (264.0, 564.0, 360.0, 640.0)

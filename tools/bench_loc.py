@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import torch
 
-from localization.bench import check_truths, score, timed_locate
+from localization.bench import CUT_EDGES, check_truths, score, timed_locate
 from localization.config import apply_overrides, argument_parser, config_from_args
 from localization.frames import list_frames
 from localization.pipeline import build_locator, data_path
@@ -77,7 +77,19 @@ def markdown(report: dict) -> str:
                      f"{fmt(row['fallback_rate'])} | {fmt(row['frames_per_second'], '{:.0f}')} |")
     lines += ["", "hit: the whole `抖音号:ID` ink box inside one cropped box. IoU: with the union "
               "of the cropped boxes. frames/s: JPEG decode + localisation, batches of "
-              f"{report['batch_size']}.", ""]
+              f"{report['batch_size']}.", "",
+              f"Why the misses missed (frames of {report['frames']}; a crop cut at two edges "
+              "counts under both):", "",
+              "| method | misses | wrong side | other text | " + " | ".join(
+                  f"cut {edge}" for edge in CUT_EDGES) + " |",
+              "|---|---|---|---|" + "---|" * len(CUT_EDGES)]
+    for row in report["rows"]:
+        kinds = row["miss_kinds"]
+        misses = round((1 - row["hit_rate"]) * row["frames"])
+        lines.append(f"| {row['name']} | {misses} | " + " | ".join(
+            str(kinds.get(kind, 0)) for kind in ("wrong side", "other text", *(
+                f"cut {edge}" for edge in CUT_EDGES))) + " |")
+    lines.append("")
     return "\n".join(lines)
 
 
