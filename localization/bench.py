@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from localization.frames import FrameRecord, read_frame
-from localization.geometry import Box, hit, integer_box, iou, is_landscape, rows_area
+from localization.geometry import Box, hit, integer_box, intersection, iou, is_landscape, rows_area
 from localization.locator import Localisation, Locator
 
 CUT_EDGES = ("left", "right", "top", "bottom")
+MISS_KINDS = ("wrong side", "other text", *(f"cut {edge}" for edge in CUT_EDGES))
 
 
 @dataclass
@@ -32,8 +33,7 @@ class Scores:
     hit_rate_portrait: float | None
     hit_rate_landscape: float | None
     frames_per_second: float
-    # misses by kind: "wrong side", "other text", "cut <edge>" (a crop cut at two edges
-    # counts under both)
+    # misses by kind (MISS_KINDS; a crop cut at two edges counts under both)
     miss_kinds: dict[str, int] = field(default_factory=dict)
 
 
@@ -66,12 +66,9 @@ def miss_kinds(truth: Box, result: Localisation, width: int, height: int) -> lis
     overlapping it most cuts off."""
     if result.side is not None and not right_side(truth, result.side, height):
         return ["wrong side"]
-
-    def overlap(box):
-        return (max(0, min(box[2], truth[2]) - max(box[0], truth[0]))
-                * max(0, min(box[3], truth[3]) - max(box[1], truth[1])))
-    best = max((integer_box(b, width, height) for row in result.rows for b in row), key=overlap)
-    if overlap(best) == 0:
+    best = max((integer_box(b, width, height) for row in result.rows for b in row),
+               key=lambda box: intersection(box, truth))
+    if intersection(best, truth) == 0:
         return ["other text"]
     cut = (best[0] > truth[0], best[2] < truth[2], best[1] > truth[1], best[3] < truth[3])
     return [f"cut {edge}" for edge, is_cut in zip(CUT_EDGES, cut) if is_cut]

@@ -128,15 +128,14 @@ def hit(truth: Box, rows: Rows, width: int, height: int, tolerance: float = 0.0)
                for row in rows for b in row)
 
 
+def intersection(a: Box, b: Box) -> float:
+    """Area shared by two boxes (0 when they do not overlap)."""
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
 def iou(truth: Box, rows: Rows, width: int, height: int) -> float:
     """IoU of the watermark box with the union of the (disjoint) cropped boxes."""
-    inter = 0.0
-    for row in rows:
-        for box in row:
-            x0, y0, x1, y1 = integer_box(box, width, height)
-            iw = min(x1, truth[2]) - max(x0, truth[0])
-            ih = min(y1, truth[3]) - max(y0, truth[1])
-            inter += max(0.0, iw) * max(0.0, ih)
+    inter = sum(intersection(integer_box(box, width, height), truth) for row in rows for box in row)
     truth_area = (truth[2] - truth[0]) * (truth[3] - truth[1])
     union = truth_area + rows_area(rows, width, height) - inter
     return inter / union if union > 0 else 0.0

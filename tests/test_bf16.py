@@ -36,4 +36,3 @@ def test_the_fallback_to_fp32_is_logged_once_per_key(hardware, caplog):
     assert len(messages) == 2
     assert messages[0].startswith("train.bf16: true") and "fp32" in messages[0]
     assert messages[1].startswith("Global.use_amp: true")
-

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import torch
 
-from localization.bench import CUT_EDGES, check_truths, score, timed_locate
+from localization.bench import MISS_KINDS, check_truths, score, timed_locate
 from localization.config import apply_overrides, argument_parser, config_from_args
 from localization.frames import list_frames
 from localization.pipeline import build_locator, data_path
@@ -80,15 +80,12 @@ def markdown(report: dict) -> str:
               f"{report['batch_size']}.", "",
               f"Why the misses missed (frames of {report['frames']}; a crop cut at two edges "
               "counts under both):", "",
-              "| method | misses | wrong side | other text | " + " | ".join(
-                  f"cut {edge}" for edge in CUT_EDGES) + " |",
-              "|---|---|---|---|" + "---|" * len(CUT_EDGES)]
+              "| method | misses | " + " | ".join(MISS_KINDS) + " |",
+              "|---|---|" + "---|" * len(MISS_KINDS)]
     for row in report["rows"]:
-        kinds = row["miss_kinds"]
         misses = round((1 - row["hit_rate"]) * row["frames"])
-        lines.append(f"| {row['name']} | {misses} | " + " | ".join(
-            str(kinds.get(kind, 0)) for kind in ("wrong side", "other text", *(
-                f"cut {edge}" for edge in CUT_EDGES))) + " |")
+        lines.append(f"| {row['name']} | {misses} | "
+                     + " | ".join(str(row["miss_kinds"].get(kind, 0)) for kind in MISS_KINDS) + " |")
     lines.append("")
     return "\n".join(lines)
 
