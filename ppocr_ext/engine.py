@@ -26,7 +26,8 @@ copying it:
 - `_summary_writer_class`: its `use_tensorboard` path imports and starts wandb.
 - `TrainLoader`: the engine's train DataLoader has no sampler (same batches in the same
   order every epoch) and forked workers share one NumPy random stream; it also shows
-  the progress bar and finishes an interrupted epoch after a resume.
+  the progress bar and finishes an interrupted epoch after a resume. A streaming
+  dataset (rendered crops) gets global sample indices from `StreamSampler` instead.
 - `close_datasets`: its LMDB datasets never close their environments.
 - `infer_forward`: the engine's `infer_rec` passes SAR's valid ratios as a NumPy array,
   which `SARDecoder(mask=True)` cannot index per image.
@@ -261,9 +262,14 @@ class TrainLoader:
 
     def __init__(self, trainer):
         self.trainer = trainer
-        self.loader = self._reshuffling(trainer.train_dataloader, trainer.cfg)
-        steps = len(self.loader)
         self.step = trainer.status.get("global_step", 0)
+        loader = trainer.train_dataloader
+        if getattr(loader.dataset, "stream", False):
+            self.loader = self._streaming(loader, StreamSampler(self, len(loader.dataset),
+                                                                loader.batch_size or 1))
+        else:
+            self.loader = self._reshuffling(loader, trainer.cfg)
+        steps = len(self.loader)
         completed = trainer.status.get("epoch", 1) - 1
         self._skip = min(max(self.step - completed * steps, 0), steps)
         self.batch_size = self.loader.batch_size or 1
@@ -279,6 +285,14 @@ class TrainLoader:
             drop_last=loader.drop_last, num_workers=loader.num_workers,
             collate_fn=loader.collate_fn, pin_memory=loader.pin_memory,
             worker_init_fn=_seed_numpy_in_worker,
+            persistent_workers=loader.num_workers > 0)
+
+    @staticmethod
+    def _streaming(loader, sampler):
+        return torch.utils.data.DataLoader(
+            loader.dataset, batch_size=loader.batch_size, sampler=sampler,
+            drop_last=loader.drop_last, num_workers=loader.num_workers,
+            collate_fn=loader.collate_fn, pin_memory=loader.pin_memory,
             persistent_workers=loader.num_workers > 0)
 
     @property
@@ -309,6 +323,23 @@ class TrainLoader:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+class StreamSampler(torch.utils.data.Sampler):
+    """Global sample indices for a streaming dataset (`dataset.stream`, e.g.
+    `ppocr_ext.synth_dataset`): each pass starts at the train loader's current step, so
+    every epoch and every resume gets fresh, reproducible samples in curriculum order,
+    where the engine's DataLoader would restart at index 0 each epoch."""
+
+    def __init__(self, train_loader: "TrainLoader", length: int, batch_size: int):
+        self.train_loader, self.length, self.batch_size = train_loader, length, batch_size
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self):
+        start = self.train_loader.step * self.batch_size
+        return iter(range(start, start + self.length))
 
 
 def build_trainer(cfg: dict, mode: str):

@@ -15,4 +15,5 @@ TRANSFORMS: dict[str, str] = {
 }
 
 DATASETS: dict[str, str] = {
+    "SynthCropDataSet": "ppocr_ext.synth_dataset",
 }

@@ -145,9 +145,9 @@ def resolve_paths(cfg: dict, config_dir: Path) -> None:
             glob[key] = str(Path(os.path.expanduser(str(glob[key]))).resolve())
     for section in ("Train", "Eval"):
         dataset = (cfg.get(section) or {}).get("dataset") or {}
-        if dataset.get("data_dir"):
-            dataset["data_dir"] = resolve_input(dataset["data_dir"], config_dir) \
-                or dataset["data_dir"]
+        for key in ("data_dir", "real_data_dir"):   # real_data_dir: SynthCropDataSet's
+            if dataset.get(key):
+                dataset[key] = resolve_input(dataset[key], config_dir) or dataset[key]
     cfg["_config_dir"] = str(config_dir)
 
 

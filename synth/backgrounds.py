@@ -334,9 +334,11 @@ class Scene:
         return frame
 
 
-def make_scene(rng, width: int, height: int, photos=(), photo_prob: float = 0.0) -> Scene:
+def make_scene(rng, width: int, height: int, photos=(), photo_prob: float = 0.0,
+               bases: tuple | None = None) -> Scene:
     """Draw one video's scene for frames of width x height pixels; with probability
-    photo_prob its base is a crop of one of `photos` instead of a procedural layer."""
+    photo_prob its base is a crop of one of `photos` instead of a procedural layer.
+    `bases`: names of BASES to draw from (default all, at BASE_WEIGHTS)."""
     letterbox = "none"
     content_w, content_h = width, height
     if height > width and rng.random() < 0.15:  # a landscape clip shown in a portrait frame
@@ -347,7 +349,9 @@ def make_scene(rng, width: int, height: int, photos=(), photo_prob: float = 0.0)
     if photos and rng.random() < photo_prob:
         canvas = _photo(rng, hc, wc, photos)
     else:
-        base = list(BASES)[int(rng.choice(len(BASES), p=BASE_WEIGHTS / BASE_WEIGHTS.sum()))]
+        names = list(BASES) if bases is None else [name for name in BASES if name in bases]
+        weights = np.array([BASE_WEIGHTS[list(BASES).index(name)] for name in names])
+        base = names[int(rng.choice(len(names), p=weights / weights.sum()))]
         canvas = BASES[base](rng, hc, wc)
 
     for _ in range(int(rng.integers(0, 4))):
@@ -370,3 +374,40 @@ def make_scene(rng, width: int, height: int, photos=(), photo_prob: float = 0.0)
         sway=rng.uniform(0, 0.01) * wc,
         vignette=_vignette(content_h, content_w, rng.uniform(0.1, 0.6)) if rng.random() < 0.5 else None,
         grain=float(rng.choice([0, 0, 2, 4, 7])))
+
+
+# ---------------------------------------------------------------- crop-level backgrounds
+
+# Background sources split like the fonts (synth.fonts.SPLITS): the recogniser trains on
+# the first group, the unseen-domain test draws its backgrounds from the second only.
+BASE_SPLITS = {"train": ("linear", "radial", "noise", "room", "flat"),
+               "heldout": ("stripes", "tiles", "flat")}
+
+
+def _flat(rng, h, w):
+    """A flat colour with a faint gradient: the sky, a wall, a letterbox, a UI panel."""
+    return np.full((h, w, 3), _random_colour(rng), np.float32) + \
+        _linear_gradient(rng, h, w) * rng.uniform(0, 0.15)
+
+
+def crop_background(rng, h: int, w: int, split: str = "train", photos=(),
+                    photo_prob: float = 0.0) -> np.ndarray:
+    """A small float32 BGR background for one recogniser crop: a base of the split's
+    sources (or a crop of one of `photos`), then the clutter, blur, exposure and grain
+    `make_scene` gives whole frames, at a fraction of its cost."""
+    if photos and rng.random() < photo_prob:
+        canvas = _photo(rng, h, w, photos)
+    else:
+        names = BASE_SPLITS[split]
+        base = names[int(rng.integers(len(names)))]
+        canvas = _flat(rng, h, w) if base == "flat" else BASES[base](rng, h, w)
+    if rng.random() < 0.5:
+        canvas = _shapes(rng, canvas, int(rng.integers(1, 6)), blur=rng.choice([0, 0, 2, 6]))
+    if rng.random() < 0.15:
+        canvas = _bokeh(rng, canvas)
+    if rng.random() < 0.3:
+        canvas = cv2.GaussianBlur(canvas, (0, 0), rng.uniform(0.5, 4))
+    canvas = canvas * rng.uniform(0.5, 1.3) + rng.normal(0, 15)
+    if rng.random() < 0.4:
+        canvas = canvas + rng.standard_normal((h, w, 1), dtype=np.float32) * rng.uniform(1, 8)
+    return np.clip(canvas, 0, 255).astype(np.float32)

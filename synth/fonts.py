@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from PIL import ImageFont
 
 DEFAULT_FONT_ROOT = Path("/usr/share/fonts/truetype")
@@ -49,6 +50,15 @@ class FontSet:
     """Resolved, existing font files: the Latin faces to sample from and the CJK face."""
     latin: tuple[tuple[FontFace, str], ...]  # (face, absolute path)
     cjk: tuple[FontFace, str]
+    cjk_alternatives: tuple[tuple[FontFace, str], ...] = ()   # drawn from with `cjk`
+
+    def pick_cjk(self, rng) -> tuple[FontFace, str]:
+        """The prefix's face: `cjk`, or one of the alternatives when there are any (the
+        demo's single face draws nothing from `rng`, so its frames stay byte-identical)."""
+        if not self.cjk_alternatives:
+            return self.cjk
+        choices = (self.cjk,) + self.cjk_alternatives
+        return choices[int(rng.integers(len(choices)))]
 
     def latin_weights(self):
         total = sum(face.weight for face, _ in self.latin)
@@ -83,3 +93,136 @@ def resolve_fonts(latin_names=None, font_root=DEFAULT_FONT_ROOT) -> FontSet:
 def load_font(path: str, size: int, index: int = 0) -> ImageFont.FreeTypeFont:
     """A FreeType font at a pixel size, cached per process (loading costs ~1 ms)."""
     return ImageFont.truetype(path, size, index=index)
+
+
+# ------------------------------------------------------------- the crop renderer's faces
+# The demo's six faces above are what its frames use; a recogniser trained on them alone
+# learns their look (DESIGN.md: 0.15-0.35 on frames made with other faces). The catalogue
+# below is every upright free sans (and a few serif, condensed and mono faces) that
+# Debian's font packages install, in several weights, split by FAMILY into the faces the
+# recogniser trains on and the faces only the unseen-domain test uses, so that test says
+# whether it reads glyphs or remembers faces. Paths are relative to CATALOG_ROOT.
+CATALOG_ROOT = Path("/usr/share/fonts")
+SPLITS = ("train", "heldout")
+
+
+@dataclass(frozen=True)
+class FontFamily:
+    """Files of one family: glob patterns below CATALOG_ROOT, its package and split."""
+    name: str
+    package: str
+    patterns: tuple[str, ...]
+    split: str
+    script: str = "latin"     # "latin" (the ':' and the ID) | "cjk" (the 抖音号 prefix)
+    index: int = 0            # face index inside a .ttc collection
+    weight: float = 1.0       # sampling weight of the family (shared by its files)
+
+
+FONT_FAMILIES = (
+    FontFamily("liberation", "fonts-liberation", (
+        "truetype/liberation/LiberationSans-Regular.ttf", "truetype/liberation/LiberationSans-Bold.ttf",
+        "truetype/liberation/LiberationSansNarrow-Regular.ttf",
+        "truetype/liberation/LiberationSerif-Regular.ttf"), "train", weight=2.0),
+    FontFamily("dejavu", "fonts-dejavu-core", (
+        "truetype/dejavu/DejaVuSans.ttf", "truetype/dejavu/DejaVuSans-Bold.ttf",
+        "truetype/dejavu/DejaVuSansCondensed.ttf", "truetype/dejavu/DejaVuSansCondensed-Bold.ttf",
+        "truetype/dejavu/DejaVuSans-ExtraLight.ttf", "truetype/dejavu/DejaVuSerif.ttf"), "train"),
+    FontFamily("freefont", "fonts-freefont-ttf", (
+        "truetype/freefont/FreeSans.ttf", "truetype/freefont/FreeSansBold.ttf",
+        "truetype/freefont/FreeSerif.ttf"), "train"),
+    FontFamily("roboto", "fonts-roboto-unhinted", (
+        "truetype/roboto/unhinted/RobotoTTF/Roboto-[RLMB]*[!c].ttf",
+        "truetype/roboto/unhinted/RobotoCondensed-[RLMB]*[!c].ttf"), "train", weight=1.5),
+    FontFamily("open-sans", "fonts-open-sans", (
+        "truetype/open-sans/OpenSans-[RSBLC]*[!c].ttf",), "train", weight=1.5),
+    FontFamily("croscore", "fonts-croscore", (
+        "truetype/croscore/Arimo-Regular.ttf", "truetype/croscore/Arimo-Bold.ttf",
+        "truetype/croscore/Cousine-Regular.ttf", "truetype/croscore/Tinos-Regular.ttf"), "train"),
+    FontFamily("noto", "fonts-noto-core", (
+        "truetype/noto/NotoSans-Regular.ttf", "truetype/noto/NotoSans-Bold.ttf",
+        "truetype/noto/NotoSansDisplay-Regular.ttf", "truetype/noto/NotoSansDisplay-Bold.ttf",
+        "truetype/noto/NotoSansMono-Regular.ttf", "truetype/noto/NotoSerif-Regular.ttf"), "train"),
+    FontFamily("inter", "fonts-inter", (
+        "opentype/inter/Inter-Regular.otf", "opentype/inter/Inter-Medium.otf",
+        "opentype/inter/Inter-SemiBold.otf", "opentype/inter/Inter-Bold.otf",
+        "opentype/inter/Inter-Light.otf"), "train"),
+    FontFamily("urw-nimbus", "fonts-urw-base35", (
+        "opentype/urw-base35/NimbusSans-Regular.otf", "opentype/urw-base35/NimbusSans-Bold.otf",
+        "opentype/urw-base35/NimbusSansNarrow-Regular.otf",
+        "opentype/urw-base35/NimbusSansNarrow-Bold.otf",
+        "opentype/urw-base35/NimbusRoman-Regular.otf", "opentype/urw-base35/C059-Roman.otf"), "train"),
+    # held out: never seen in training, only by the unseen-domain test
+    FontFamily("lato", "fonts-lato", (
+        "truetype/lato/Lato-Regular.ttf", "truetype/lato/Lato-Medium.ttf",
+        "truetype/lato/Lato-Semibold.ttf", "truetype/lato/Lato-Bold.ttf",
+        "truetype/lato/Lato-Heavy.ttf", "truetype/lato/Lato-Light.ttf"), "heldout"),
+    FontFamily("carlito", "fonts-crosextra-carlito", (
+        "truetype/crosextra/Carlito-Regular.ttf", "truetype/crosextra/Carlito-Bold.ttf"), "heldout"),
+    FontFamily("cantarell", "fonts-cantarell", (
+        "opentype/cantarell/Cantarell-Regular.otf", "opentype/cantarell/Cantarell-Bold.otf",
+        "opentype/cantarell/Cantarell-Light.otf"), "heldout"),
+    FontFamily("urw-gothic", "fonts-urw-base35", (
+        "opentype/urw-base35/URWGothic-Book.otf", "opentype/urw-base35/URWGothic-Demi.otf",
+        "opentype/urw-base35/P052-Roman.otf"), "heldout"),
+    # the 抖音号 prefix
+    FontFamily("wqy-microhei", "fonts-wqy-microhei", ("truetype/wqy/wqy-microhei.ttc",), "train", "cjk"),
+    FontFamily("wqy-zenhei", "fonts-wqy-zenhei", ("truetype/wqy/wqy-zenhei.ttc",), "train", "cjk"),
+    FontFamily("arphic-uming", "fonts-arphic-uming", ("truetype/arphic/uming.ttc",), "train", "cjk"),
+    FontFamily("noto-cjk", "fonts-noto-cjk", ("opentype/noto/NotoSansCJK-Regular.ttc",
+                                              "opentype/noto/NotoSansCJK-Bold.ttc"),
+               "heldout", "cjk", index=2),   # index 2: the Simplified Chinese face
+    FontFamily("arphic-ukai", "fonts-arphic-ukai", ("truetype/arphic/ukai.ttc",), "heldout", "cjk"),
+)
+CATALOG_PACKAGES = tuple(sorted({family.package for family in FONT_FAMILIES}))
+
+
+@dataclass(frozen=True)
+class CatalogFace:
+    family: str
+    path: str
+    index: int
+    weight: float
+
+
+@dataclass(frozen=True)
+class FontCatalog:
+    """The resolved faces of one split: Latin faces for the ID, CJK faces for the prefix."""
+    split: str
+    latin: tuple[CatalogFace, ...]
+    cjk: tuple[CatalogFace, ...]
+
+    def sample(self, rng, script: str) -> CatalogFace:
+        faces = self.latin if script == "latin" else self.cjk
+        weights = np.array([face.weight for face in faces])
+        return faces[int(rng.choice(len(faces), p=weights / weights.sum()))]
+
+
+def font_catalog(split: str, root=CATALOG_ROOT) -> FontCatalog:
+    """Every face of `split` that is installed; fail naming the packages of any family
+    that has no file (`make fonts` installs them all)."""
+    if split not in SPLITS:
+        raise ValueError(f"font split must be one of {SPLITS}, got {split!r}")
+    root = Path(root)
+    faces, missing = {"latin": [], "cjk": []}, []
+    for family in (f for f in FONT_FAMILIES if f.split == split):
+        paths = sorted({str(p) for pattern in family.patterns for p in root.glob(pattern)})
+        if not paths:
+            missing.append(f"{family.name} ({family.package})")
+        faces[family.script] += [CatalogFace(family.name, p, family.index, family.weight / len(paths))
+                                 for p in paths]
+    if missing:
+        raise FontMissingError(f"no font file under {root} for the {split} famil"
+                               f"{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)}: "
+                               "install the packages with `make fonts`")
+    return FontCatalog(split, tuple(faces["latin"]), tuple(faces["cjk"]))
+
+
+def catalog_fontset(split: str, root=CATALOG_ROOT) -> FontSet:
+    """The frame generator's FontSet made of one catalogue split: frames whose faces the
+    recogniser never trained on (`synth_frames.py --domain heldout`)."""
+    catalog = font_catalog(split, root)
+    as_pair = lambda face: (FontFace(face.family, face.path, face.family, face.weight, face.index),
+                            face.path)
+    cjk = [as_pair(face) for face in catalog.cjk]
+    return FontSet(latin=tuple(as_pair(face) for face in catalog.latin), cjk=cjk[0],
+                   cjk_alternatives=tuple(cjk[1:]))

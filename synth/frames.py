@@ -23,14 +23,18 @@ import numpy as np
 from tqdm import tqdm
 
 from synth import degrade
-from synth.backgrounds import bundled_photos, make_scene
-from synth.fonts import DEFAULT_FONT_ROOT, FontSet, resolve_fonts
+from synth.backgrounds import BASE_SPLITS, bundled_photos, make_scene
+from synth.fonts import DEFAULT_FONT_ROOT, FontSet, catalog_fontset, resolve_fonts
 from synth.ids import (ID_MAX_LEN, ID_MIN_LEN, FRAME_SLOTS, frame_file_name, sample_frame_numbers,
                        sample_id, sample_video_name)
 from synth.overlays import draw_caption, sample_caption_style
 from synth.watermark import blend_watermark, place_watermark, sample_style
 
 ID_MODES = ("frame", "video")
+# "demo": the challenge-like default (six Latin faces, one CJK face, every scene base);
+# "heldout": only the font families and scene bases the recogniser never trains on
+# (synth.fonts.FONT_FAMILIES, synth.backgrounds.BASE_SPLITS): the unseen-domain test.
+DOMAINS = ("demo", "heldout")
 OUTPUT_NAMES = ("train", "test", "train_labels.txt", "test_labels.txt", "boxes.json",
                 "synth_config.json")
 
@@ -56,8 +60,11 @@ class SynthConfig:
     logo_prob: float = 0.5             # videos whose mark has Douyin's logo line above the ID
     caption_prob: float = 0.5          # videos with burned-in captions (distractor text)
     corner_jump: float = 0.25          # frames whose mark sits in the opposite corner
+    domain: str = "demo"               # DOMAINS: which faces and scene bases
 
     def validate(self):
+        if self.domain not in DOMAINS:
+            raise ValueError(f"domain must be one of {DOMAINS}, got {self.domain!r}")
         if self.id_mode not in ID_MODES:
             raise ValueError(f"id_mode must be one of {ID_MODES}, got {self.id_mode!r}")
         if not 1 <= self.frames_min <= self.frames_max <= FRAME_SLOTS:
@@ -120,7 +127,8 @@ def render_video(job) -> list[dict]:
     plan, seed, config, fonts, photo_source, out_dir = job
     _, rng = _video_rngs(seed, plan.index)
     w, h = config.train_size if plan.portrait else config.train_size[::-1]
-    scene = make_scene(rng, w, h, *photo_source)
+    scene = make_scene(rng, w, h, *photo_source,
+                       bases=BASE_SPLITS["heldout"] if config.domain == "heldout" else None)
     style = sample_style(rng, w, h, fonts, config.logo_prob, config.corner_jump)
     caption = sample_caption_style(rng, w, h, fonts) if rng.random() < config.caption_prob else None
     video_id = sample_id(rng, config.id_min_len, config.id_max_len) if config.id_mode == "video" else None
@@ -193,7 +201,8 @@ def generate(out_dir, videos: int = 50, seed: int = 0, test_videos=0.2, workers:
     config.validate()
     if videos < 1:
         raise ValueError(f"videos must be >= 1, got {videos}")
-    fonts: FontSet = resolve_fonts(config.latin_fonts, config.font_root)
+    fonts: FontSet = catalog_fontset("heldout") if config.domain == "heldout" else \
+        resolve_fonts(config.latin_fonts, config.font_root)
     bundled = tuple(bundled_photos()) if config.bundled_photos else ()
     photo_source = (tuple(config.photos) + bundled, config.photo_prob) if config.photos else \
         (bundled, config.bundled_photo_prob)

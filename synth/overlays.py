@@ -40,7 +40,7 @@ class CaptionStyle:
 
 def sample_caption_style(rng, frame_w, frame_h, fonts: FontSet) -> CaptionStyle:
     latin_face, latin_path = fonts.latin[int(rng.integers(len(fonts.latin)))]
-    cjk_face, cjk_path = fonts.cjk
+    cjk_face, cjk_path = fonts.pick_cjk(rng)
     title = rng.random() < 0.25  # a title band near the top instead of a subtitle
     return CaptionStyle(
         y_fraction=rng.uniform(0.08, 0.2) if title else rng.uniform(0.6, 0.88),

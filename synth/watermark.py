@@ -52,13 +52,14 @@ class WatermarkStyle:
     margin_x: float           # distance of the ink from the side edge, fraction of width
     margin_y: float           # ... from the top/bottom edge, fraction of height
     corner_jump: float        # chance that a frame shows the mark in the opposite corner
+    colon: str = ":"          # ':' or the full-width '：' some players draw
 
 
 def sample_style(rng, frame_w: int, frame_h: int, fonts: FontSet, logo_prob: float = 0.5,
                  corner_jump: float = 0.25) -> WatermarkStyle:
     face_i = int(rng.choice(len(fonts.latin), p=fonts.latin_weights()))
     latin_face, latin_path = fonts.latin[face_i]
-    cjk_face, cjk_path = fonts.cjk
+    cjk_face, cjk_path = fonts.pick_cjk(rng)
     size = max(6, int(round(min(frame_w, frame_h) * rng.uniform(*SIZE_OF_SHORT_SIDE))))
     return WatermarkStyle(
         latin_path=latin_path, latin_index=latin_face.index, cjk_path=cjk_path,
@@ -84,7 +85,7 @@ def _ink_box(mask: np.ndarray):
     return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
 
 
-def _render_patch(account_id: str, style: WatermarkStyle, right_aligned: bool):
+def render_patch(account_id: str, style: WatermarkStyle, right_aligned: bool):
     """Masks of the mark on a transparent patch: list of (mask, BGR level, alpha) layers
     in drawing order, the ink boxes of the whole line and of the ID, and the top of the
     logo line's ink (None without logo), all in patch coordinates."""
@@ -94,7 +95,8 @@ def _render_patch(account_id: str, style: WatermarkStyle, right_aligned: bool):
     pad = 3 + stroke + max(style.shadow_offset)
 
     prefix_w = cjk.getlength(PREFIX)
-    colon_w = latin.getlength(":") + style.colon_gap * style.size
+    colon_font = cjk if style.colon == "：" else latin
+    colon_w = colon_font.getlength(style.colon) + style.colon_gap * style.size
     line_w = prefix_w + colon_w + latin.getlength(account_id)
     ascent = max(latin.getmetrics()[0], cjk.getmetrics()[0])
     descent = max(latin.getmetrics()[1], cjk.getmetrics()[1])
@@ -111,7 +113,8 @@ def _render_patch(account_id: str, style: WatermarkStyle, right_aligned: bool):
     id_mask = Image.new("L", (width, height))
     draw_prefix, draw_id = ImageDraw.Draw(prefix_mask), ImageDraw.Draw(id_mask)
     draw_prefix.text((line_x, baseline), PREFIX, font=cjk, fill=255, anchor="ls")
-    draw_prefix.text((line_x + prefix_w, baseline), ":", font=latin, fill=255, anchor="ls")
+    draw_prefix.text((line_x + prefix_w, baseline), style.colon, font=colon_font, fill=255,
+                     anchor="ls")
     draw_id.text((line_x + prefix_w + colon_w, baseline), account_id, font=latin, fill=255, anchor="ls")
 
     fill_np = np.maximum(np.asarray(prefix_mask), np.asarray(id_mask))
@@ -172,7 +175,7 @@ def place_watermark(frame_w: int, frame_h: int, account_id: str, style: Watermar
     """Render the mark for one frame and choose its position (corner, margins, jitter)."""
     corner = _opposite(style.corner) if rng.random() < style.corner_jump else style.corner
     vertical, horizontal = corner.split("-")
-    layers, line_box, id_box, logo_top = _render_patch(account_id, style, horizontal == "right")
+    layers, line_box, id_box, logo_top = render_patch(account_id, style, horizontal == "right")
     jitter_x, jitter_y = rng.integers(-2, 3, size=2)
     margin_x = int(style.margin_x * frame_w) + int(jitter_x)
     margin_y = int(style.margin_y * frame_h) + int(jitter_y)

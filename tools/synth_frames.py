@@ -9,7 +9,7 @@ import sys
 
 from synth.backgrounds import list_photos
 from synth.fonts import DEFAULT_FONT_ROOT, LATIN_FACES
-from synth.frames import ID_MODES, SynthConfig, generate
+from synth.frames import DOMAINS, ID_MODES, SynthConfig, generate
 
 
 def _size(text):
@@ -53,6 +53,9 @@ def parse_args(argv=None):
     parser.add_argument("--fonts", default=",".join(LATIN_FACES),
                         help="comma-separated Latin faces for ':' and the ID, from: "
                              + ", ".join(LATIN_FACES))
+    parser.add_argument("--domain", choices=DOMAINS, default="demo",
+                        help="'heldout': only the font families and scene bases the "
+                             "recogniser never trains on (the unseen-domain test; ignores --fonts)")
     parser.add_argument("--font-root", default=str(DEFAULT_FONT_ROOT),
                         help="folder holding liberation/, dejavu/, freefont/, wqy/ font files")
     parser.add_argument("--photos", default=None,
@@ -84,7 +87,8 @@ def main(argv=None):
             latin_fonts=tuple(n.strip() for n in args.fonts.split(",") if n.strip()),
             font_root=args.font_root, photos=tuple(list_photos(args.photos)) if args.photos else (),
             photo_prob=args.photo_prob, bundled_photos=not args.no_bundled_photos,
-            logo_prob=args.logo_prob, caption_prob=args.caption_prob, corner_jump=args.corner_jump)
+            logo_prob=args.logo_prob, caption_prob=args.caption_prob, corner_jump=args.corner_jump,
+            domain=args.domain)
         summary = generate(args.out, videos=args.videos, seed=args.seed,
                            test_videos=args.test_videos, workers=args.workers,
                            config=config, overwrite=args.overwrite)

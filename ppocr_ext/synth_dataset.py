@@ -1,0 +1,124 @@
+"""`SynthCropDataSet`: an endless stream of rendered ID-line crops (`synth.crops`) for the
+engine's training loop, with real crops mixed in at a ratio.
+
+Sample `i` is a pure function of `(seed, i)`: the engine's loader asks for global sample
+indices (`ppocr_ext.engine.StreamSampler`: epoch `e` covers `e * samples_per_epoch ...`),
+so no crop repeats across epochs, the curriculum follows the global position, and a
+resumed run renders exactly the crops the interrupted one would have. `__len__` is one
+epoch (it sets the engine's steps per epoch, its LR schedule and eval cadence).
+
+Curriculum: sample `i`'s difficulty is `ramp(i) * u**0.5` (`u` uniform), `ramp` rising
+linearly from `start_difficulty` to 1 over `ramp_samples`: clean, short, large, tight
+crops first, so CTC leaves its all-blank stall, then the full randomisation, while easy
+crops keep appearing.
+
+Config (`Train.dataset`):
+    name: SynthCropDataSet
+    seed: 0
+    samples_per_epoch: 64000
+    ramp_samples: 200000
+    start_difficulty: 0.0
+    font_split: train            # synth.fonts.SPLITS; `heldout` renders the unseen domain
+    photos: null                 # a folder of background photos
+    real_data_dir: null          # LMDB folder(s) of real crops (a localiser's output) ...
+    real_ratio: 0.0              # ... drawn for this fraction of the samples
+    transforms: [DecodeImage, CTCLabelEncode, ...]   # as for LMDBDataSet
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from torch.utils.data import Dataset
+
+from ppocr_ext.lmdb_writer import lmdbs_under, read_lmdb
+from synth.backgrounds import list_photos
+from synth.crops import CropConfig, render_crop
+from synth.fonts import font_catalog
+
+# `data_dir` is accepted (and unused) so a config can inherit an LMDBDataSet section
+KEYS = ("name", "data_dir", "seed", "samples_per_epoch", "ramp_samples", "start_difficulty", "font_split",
+        "photos", "real_data_dir", "real_ratio", "transforms", "ext_op_transform_idx")
+RETRY_STRIDE = 1_000_003   # a sample the transforms reject is replaced by i + this
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """Lossless and fast (compression 1): the crop's JPEG loss is already rendered."""
+    return cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
+
+
+def fixed_crop_samples(seed: int, count: int, split: str, difficulty: tuple[float, float],
+                       photos: tuple = ()):
+    """`(name, png bytes, ID)` of `count` crops, difficulty uniform over the range: the
+    fixed evaluation sets (`tools/render_crops.py`)."""
+    catalog, config = font_catalog(split), CropConfig(photos=photos)
+    for index in range(count):
+        rng = np.random.default_rng((seed, index))
+        image, label = render_crop(rng, catalog, rng.uniform(*difficulty), config, split=split)
+        yield f"{split}_{seed}_{index:06d}", encode_png(image), label
+
+
+class SynthCropDataSet(Dataset):
+    """See the module docstring; the signature is the engine's dataset signature."""
+    stream = True   # engine.TrainLoader feeds it global indices (StreamSampler)
+    need_reset = False
+
+    def __init__(self, config, mode, logger, seed=None, epoch=1, task="rec"):
+        from openrec.preprocess import create_operators
+
+        dataset = config[mode]["dataset"]
+        unknown = sorted(set(dataset) - set(KEYS))
+        if unknown:
+            raise ValueError(f"{mode}.dataset: unknown key(s) {unknown} for SynthCropDataSet; "
+                             f"known: {', '.join(KEYS)}")
+        self.seed = int(dataset.get("seed", 0))
+        self.samples_per_epoch = int(dataset.get("samples_per_epoch", 64000))
+        self.ramp_samples = max(1, int(dataset.get("ramp_samples", 200000)))
+        self.start_difficulty = float(dataset.get("start_difficulty", 0.0))
+        self.split = dataset.get("font_split", "train")
+        photos = tuple(list_photos(dataset["photos"])) if dataset.get("photos") else ()
+        self.crop_config = CropConfig(photos=photos)
+        self.catalog = font_catalog(self.split)
+        self.real_ratio = float(dataset.get("real_ratio", 0.0))
+        self.real = []
+        if dataset.get("real_data_dir"):
+            for folder in lmdbs_under(dataset["real_data_dir"]):
+                self.real += read_lmdb(folder)
+            if not self.real:
+                raise ValueError(f"{mode}.dataset.real_data_dir = {dataset['real_data_dir']!r} "
+                                 "holds no LMDB samples")
+        if self.real_ratio > 0 and not self.real:
+            raise ValueError(f"{mode}.dataset.real_ratio is {self.real_ratio} but no "
+                             "real_data_dir is given")
+        self.ops = create_operators(dataset["transforms"], config["Global"])
+        logger.info(f"SynthCropDataSet: {len(self.catalog.latin)} Latin / "
+                    f"{len(self.catalog.cjk)} CJK faces ({self.split}), {len(photos)} photos, "
+                    f"{len(self.real)} real crops at ratio {self.real_ratio}, "
+                    f"{self.samples_per_epoch} samples per epoch")
+
+    def __len__(self) -> int:
+        return self.samples_per_epoch
+
+    def difficulty(self, index: int, u: float) -> float:
+        ramp = min(1.0, self.start_difficulty
+                   + (1 - self.start_difficulty) * index / self.ramp_samples)
+        return ramp * u ** 0.5
+
+    def sample(self, index: int) -> tuple[bytes, str]:
+        """The encoded image and label of global sample `index`."""
+        rng = np.random.default_rng((self.seed, index))
+        if self.real and rng.random() < self.real_ratio:
+            return self.real[int(rng.integers(len(self.real)))]
+        image, label = render_crop(rng, self.catalog, self.difficulty(index, rng.random()),
+                                   self.crop_config, split=self.split)
+        return encode_png(image), label
+
+    def __getitem__(self, index: int):
+        from openrec.preprocess import transform
+
+        for attempt in range(10):
+            image, label = self.sample(int(index) + attempt * RETRY_STRIDE)
+            outs = transform({"image": image, "label": label}, self.ops)
+            if outs is not None:
+                return outs
+        raise RuntimeError(f"SynthCropDataSet: the transforms rejected sample {index} and "
+                           "9 replacements; check Train.dataset.transforms")

@@ -1,0 +1,149 @@
+"""Recogniser inputs rendered directly: the `抖音号:<ID>` line as a localiser cuts it.
+
+Why crops and not frames (DESIGN.md, measured 2026-12-03): a recogniser trained on the
+demo's 6k localiser crops learned the generator's look and the localiser's exact crop
+geometry (0.15-0.35 on frames made elsewhere, below an OCR never trained for the task),
+while a throw-away crop renderer with many faces, sizes, edges, backgrounds and crop
+geometries doubled that after 40 minutes. Rendering the crop alone costs a few ms, so
+the stream has no end and no sample is seen twice.
+
+Everything a real frame may vary is drawn per crop: the Latin face of the ID and the CJK
+face of the prefix (`synth.fonts.font_catalog`, split by family into train and held-out),
+text 5-40 px after the downscale, fill, opacity, stroke, shadow or glow, ':' or '：',
+the background (`synth.backgrounds.crop_background`, split by source), the crop's
+geometry (vertical offset and height, 0-2 glyphs of margin, part of the prefix cut, the
+edge of the logo line above), and the resolution chain (video JPEG at the source size,
+one or two downscales of 1/1-1/4 with one of four resamplers, 3x3 blur, JPEG 35-95).
+
+`difficulty` in [0, 1] scales how far each of these departs from a clean, tight, large,
+short crop: CTC from scratch sits on an all-blank output far longer on hard data
+(bench/aug_ablation.md), so a run starts at 0 and ramps up (`ppocr_ext.synth_dataset`).
+A crop is a pure function of (seed, index, difficulty): `render_crop(np.random.default_rng(...))`.
+"""
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from synth.backgrounds import crop_background
+from synth.fonts import FontCatalog
+from synth.ids import ID_MAX_LEN, ID_MIN_LEN, sample_id
+from synth.watermark import Placement, WatermarkStyle, blend_watermark, render_patch
+
+RESAMPLERS = (cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_NEAREST)
+RESAMPLER_WEIGHTS = np.array([0.5, 0.25, 0.15, 0.1])
+MAX_SOURCE_PX = 64          # render no larger than this before the downscale (cost ~ px^2)
+
+
+@dataclass(frozen=True)
+class CropConfig:
+    """Ranges at full difficulty; at difficulty 0 each shrinks to its clean end."""
+    text_px: tuple = (5.0, 40.0)      # Latin font size after the downscale, pixels
+    clean_text_px: tuple = (12.0, 24.0)
+    downscale: tuple = (1.0, 4.0)     # source size / final size
+    id_len: tuple = (ID_MIN_LEN, ID_MAX_LEN)
+    clean_max_len: int = 10           # at difficulty 0 IDs are 8..10 long
+    jpeg: tuple = (35, 95)
+    photos: tuple = field(default_factory=tuple)
+    photo_prob: float = 0.3
+
+
+def _lerp(clean, hard, d):
+    return clean + (hard - clean) * d
+
+
+def _log_uniform(rng, lo, hi):
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+def sample_crop_style(rng, catalog: FontCatalog, size: int, d: float) -> WatermarkStyle:
+    """The mark's look for one crop: faces from the catalogue, edges and fill by `d`."""
+    latin, cjk = catalog.sample(rng, "latin"), catalog.sample(rng, "cjk")
+    edge = str(rng.choice(["stroke", "shadow", "both", "glow", "none"],
+                          p=[0.35, 0.25, 0.2, 0.1, 0.1] if d > 0.3 else [0.4, 0.3, 0.3, 0, 0]))
+    offset = (int(rng.integers(0, 2)), int(rng.integers(1, 3)))
+    blur = rng.uniform(0.0, 1.2)
+    if edge == "glow":  # a soft dark halo all round: a shadow without offset, blurred
+        edge, offset, blur = "shadow", (0, 0), rng.uniform(1.0, 2.5)
+    grey = int(rng.integers(int(_lerp(235, 190, d)), 256))
+    fill = (grey, grey, grey) if rng.random() > 0.1 * d else \
+        tuple(int(v) for v in rng.integers(170, 256, 3))
+    return WatermarkStyle(
+        latin_path=latin.path, latin_index=latin.index, cjk_path=cjk.path,
+        cjk_index=cjk.index, size=size, cjk_scale=rng.uniform(0.85, 1.1), fill=fill,
+        fill_alpha=rng.uniform(_lerp(0.9, 0.55, d), 1.0), edge=edge,
+        edge_level=int(rng.integers(0, 80)), edge_alpha=rng.uniform(_lerp(0.6, 0.2, d), 0.95),
+        shadow_offset=offset, shadow_blur=blur,
+        colon_gap=float(rng.choice([0.0, 0.0, 0.15, 0.3])),
+        logo=bool(rng.random() < 0.25 * d), corner="top-left", margin_x=0.0, margin_y=0.0,
+        corner_jump=0.0, colon="：" if rng.random() < 0.2 else ":")
+
+
+def _crop_window(rng, line_box, id_box, size, d, shape):
+    """The crop a localiser might cut around the line's ink box [x0, y0, x1, y1):
+    its height 1.1-2.4 line heights, offset up or down, 0-2 glyphs of side margin, and
+    sometimes part of the prefix cut (never the ID)."""
+    x0, y0, x1, y1 = line_box
+    line_h = y1 - y0
+    height = line_h * rng.uniform(_lerp(1.3, 1.1, d), _lerp(1.6, 2.4, d))
+    centre = (y0 + y1) / 2 + rng.uniform(-1, 1) * (height - line_h) / 2
+    glyph = 0.55 * size
+    left = x0 - rng.uniform(0, _lerp(0.5, 2.0, d)) * glyph
+    if rng.random() < 0.15 * d:   # the localiser lost part of the faint prefix
+        left = x0 + rng.uniform(0, 0.8) * (id_box[0] - x0)
+    right = x1 + rng.uniform(0, _lerp(0.5, 2.0, d)) * glyph
+    h, w = shape
+    box = [int(np.floor(max(0, left))), int(np.floor(max(0, centre - height / 2))),
+           int(np.ceil(min(w, right))), int(np.ceil(min(h, centre + height / 2)))]
+    return box
+
+
+def _degrade(rng, image, downscale, d, jpeg):
+    """Video JPEG at the source size, one or two downscales, blur, a final JPEG."""
+    if rng.random() < 0.6 * d:
+        image = _jpeg(image, int(rng.integers(60, 96)))
+    h, w = image.shape[:2]
+    steps = [downscale] if rng.random() > 0.3 * d else [np.sqrt(downscale)] * 2
+    for step in steps:
+        h, w = max(2, int(round(h / step))), max(2, int(round(w / step)))
+        resampler = RESAMPLERS[int(rng.choice(len(RESAMPLERS), p=RESAMPLER_WEIGHTS))]
+        image = cv2.resize(image, (w, h), interpolation=resampler)
+    if rng.random() < 0.2 * d:
+        image = cv2.GaussianBlur(image, (3, 3), rng.uniform(0.3, 0.9))
+    return _jpeg(image, int(rng.integers(int(_lerp(85, jpeg[0], d)), jpeg[1] + 1)))
+
+
+def _jpeg(image, quality):
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def render_crop(rng, catalog: FontCatalog, difficulty: float, config: CropConfig = CropConfig(),
+                split: str = "train", account_id: str | None = None) -> tuple[np.ndarray, str]:
+    """One recogniser input (uint8 BGR, any size; the engine resizes it) and its ID."""
+    d = float(np.clip(difficulty, 0.0, 1.0))
+    if account_id is None:
+        max_len = int(round(_lerp(config.clean_max_len, config.id_len[1], min(1.0, 2 * d))))
+        account_id = sample_id(rng, config.id_len[0], max(config.id_len[0], max_len))
+    text_px = _log_uniform(rng, _lerp(config.clean_text_px[0], config.text_px[0], d),
+                           _lerp(config.clean_text_px[1], config.text_px[1], d))
+    downscale = _log_uniform(rng, config.downscale[0], _lerp(1.3, config.downscale[1], d))
+    size = int(round(min(MAX_SOURCE_PX, max(6.0, text_px * downscale))))
+    downscale = max(1.0, size / text_px)
+
+    style = sample_crop_style(rng, catalog, size, d)
+    layers, line_box, id_box, _ = render_patch(account_id, style, right_aligned=False)
+    ph, pw = layers[0][0].shape
+    pad_y, pad_x = int(size * rng.uniform(0.6, 1.5)), int(size * rng.uniform(1.0, 2.5))
+    height, width = ph + 2 * pad_y, pw + 2 * pad_x
+    canvas = crop_background(rng, height, width, split, config.photos, config.photo_prob)
+    canvas = canvas.astype(np.uint8)
+    shift = lambda box: [box[0] + pad_x, box[1] + pad_y, box[2] + pad_x, box[3] + pad_y]
+    blend_watermark(canvas, Placement(layers, pad_x, pad_y, shift(line_box), shift(id_box)))
+
+    small = _degrade(rng, canvas, downscale, d, config.jpeg)
+    scale_y, scale_x = small.shape[0] / height, small.shape[1] / width
+    to_small = lambda box: [box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y]
+    x0, y0, x1, y1 = _crop_window(rng, to_small(shift(line_box)), to_small(shift(id_box)),
+                                  size * scale_y, d, small.shape[:2])
+    return small[y0:y1, x0:x1], account_id
