@@ -8,6 +8,12 @@ PIP         := $(VENV)/bin/pip
 # Fonts of the synthetic watermark (Latin sans faces incl. the Arial-metric Liberation
 # Sans, whose I/l nearly coincide at this size, and a CJK face for the 抖音号 prefix).
 FONT_PACKAGES := fonts-liberation fonts-dejavu-core fonts-freefont-ttf fonts-wqy-microhei
+# ... and the crop renderer's catalogue (synth/fonts.py FONT_FAMILIES: the recogniser's
+# train faces and the held-out faces of the unseen-domain test), ~250 MB installed
+FONT_PACKAGES += fonts-roboto-unhinted fonts-open-sans fonts-croscore fonts-noto-core \
+                 fonts-inter fonts-urw-base35 fonts-lato fonts-crosextra-carlito \
+                 fonts-cantarell fonts-wqy-zenhei fonts-arphic-uming fonts-arphic-ukai \
+                 fonts-noto-cjk
 
 # --- the demo: generate -> localise -> train -> read (override any of these) ----------
 DEMO_DATA    ?= data/demo
