@@ -32,6 +32,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
+.PHONY: train-release train-release-stage1 train-release-stage2
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
         bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
@@ -100,6 +101,46 @@ show-loc: $(DEMO_OUT)/loc/summary.json
 
 clean-demo:
 	rm -rf $(DEMO_DATA) $(DEMO_OUT)
+
+# --- the released recogniser (models/svtr_tiny_synth, issue #16) ---------------------
+# Stage 1 trains from scratch on rendered ID-line crops (configs/rec/svtr_tiny_synth.yml),
+# evaluated on crops of the held-out fonts and backgrounds; stage 2 fine-tunes on the
+# localiser's crops of the demo's frames mixed with the stream; then the release files.
+# Every stage resumes from its latest.pth; `.done` marks a finished stage (best.pth
+# appears at the first evaluation, long before a run ends).
+RELEASE      ?= models/svtr_tiny_synth
+REL_STAGE1   ?= output/rec/svtr_tiny_synth
+REL_STAGE2   ?= output/rec/svtr_tiny_synth_ft
+EVAL_CROPS   ?= data/crops/heldout_eval
+RELEASE_ONNX ?= $(RELEASE)/model.onnx
+resume_if    = $$( [ -f $(1)/latest.pth ] && echo --resume )
+
+$(EVAL_CROPS)/data.mdb: | fonts $(VENV)/.installed
+	$(PY) tools/render_crops.py --out $(EVAL_CROPS) --split heldout --count 1000 --seed 7
+
+train-release-stage1: $(REL_STAGE1)/.done
+$(REL_STAGE1)/.done: $(EVAL_CROPS)/data.mdb configs/rec/svtr_tiny_synth.yml
+	$(PY) tools/train.py -c configs/rec/svtr_tiny_synth.yml -o Global.output_dir=$(REL_STAGE1) \
+	  Eval.dataset.data_dir=$(EVAL_CROPS) $(call resume_if,$(REL_STAGE1))
+	touch $@
+
+train-release-stage2: $(REL_STAGE2)/.done
+$(REL_STAGE2)/.done: $(REL_STAGE1)/.done $(DEMO_OUT)/loc/summary.json configs/rec/svtr_tiny_synth_ft.yml
+	$(PY) tools/train.py -c configs/rec/svtr_tiny_synth_ft.yml -o Global.output_dir=$(REL_STAGE2) \
+	  Global.pretrained_model=$(REL_STAGE1)/best.pth Train.dataset.real_data_dir=$(DEMO_OUT)/loc/train \
+	  Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low $(call resume_if,$(REL_STAGE2))
+	touch $@
+
+train-release: $(REL_STAGE2)/.done
+	$(PY) tools/release_model.py -c configs/rec/svtr_tiny_synth_ft.yml \
+	  --weights $(REL_STAGE2)/best.pth --out $(RELEASE) --check-crops $(DEMO_OUT)/loc/val/low
+
+# The unseen-domain frames: only the font families and scene bases the recogniser never
+# trains on (synth_frames --domain heldout); train/ at full resolution, test/ at 1/1.7.
+UNSEEN ?= data/unseen
+$(UNSEEN)/boxes.json: | fonts $(VENV)/.installed
+	$(PY) tools/synth_frames.py --out $(UNSEEN) --domain heldout --videos 300 --test-videos 150 \
+	  --seed 105 --workers 2 --overwrite
 
 # --- benchmarks: each writes bench/*.md + .json with the command that produced it -----
 bench: bench-loc bench-rec bench-aug bench-e2e

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
 import math
 import sys
 import types
@@ -308,9 +309,8 @@ class TrainLoader:
             self.bar = tqdm(total=total, initial=self.step * self.batch_size, unit="img",
                             desc="train", mininterval=1.0, dynamic_ncols=True)
         remaining, self._skip = len(self) - self._skip, 0
-        for index, batch in enumerate(self.loader):
-            if index >= remaining:
-                break
+        # islice, not a break: a break would first draw (render) one batch too many
+        for batch in itertools.islice(self.loader, remaining):
             yield batch
             self.step += 1
             self.bar.update(len(batch[0]))

@@ -4,12 +4,16 @@ and backgrounds: the recogniser's evaluation sets, or a finite training set.
     python tools/render_crops.py --out data/crops/heldout_eval --split heldout --count 2000 --seed 7
 """
 import argparse
+import sys
 from pathlib import Path
 
-from ppocr_ext.lmdb_writer import DEFAULT_DICT, write_lmdb
-from ppocr_ext.synth_dataset import fixed_crop_samples
-from synth.backgrounds import list_photos
-from synth.fonts import SPLITS
+# Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from ppocr_ext.lmdb_writer import DEFAULT_DICT, write_lmdb  # noqa: E402
+from ppocr_ext.synth_dataset import fixed_crop_samples  # noqa: E402
+from synth.backgrounds import list_photos  # noqa: E402
+from synth.fonts import SPLITS  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,172 @@
+"""The recogniser's crop stream: rendered ID-line crops (synth.crops), the font and
+background split behind the unseen-domain test, and SynthCropDataSet in the engine's loop
+(global indices, curriculum, real crops mixed in, resume)."""
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from ppocr_ext import engine, rec_train
+from ppocr_ext.lmdb_writer import read_lmdb
+from ppocr_ext.rec_train import train_main
+from ppocr_ext.synth_dataset import SynthCropDataSet, fixed_crop_samples
+from rec_fixtures import make_lmdb, one_torch_thread, tiny_config  # noqa: F401 (autouse)
+from synth.backgrounds import BASE_SPLITS, crop_background
+from synth.crops import render_crop
+from synth.fonts import CATALOG_PACKAGES, FONT_FAMILIES, font_catalog
+from synth.frames import SynthConfig, generate
+from synth.ids import ID_ALPHABET
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return font_catalog("train")
+
+
+def test_same_seed_same_crop_and_ids_follow_the_curriculum(catalog):
+    a, label_a = render_crop(np.random.default_rng((3, 9)), catalog, 0.8)
+    b, label_b = render_crop(np.random.default_rng((3, 9)), catalog, 0.8)
+    assert label_a == label_b and np.array_equal(a, b)
+    clean = [render_crop(np.random.default_rng((1, i)), catalog, 0.0)[1] for i in range(40)]
+    hard = [render_crop(np.random.default_rng((2, i)), catalog, 1.0)[1] for i in range(40)]
+    assert all(set(t) <= set(ID_ALPHABET) for t in clean + hard)
+    assert max(map(len, clean)) <= 10 < max(map(len, hard)) <= 15
+    assert min(map(len, clean + hard)) >= 8
+
+
+def test_a_crop_holds_the_white_line_and_is_wide(catalog):
+    for i in range(20):
+        image, _ = render_crop(np.random.default_rng((4, i)), catalog, 0.0)
+        height, width = image.shape[:2]
+        assert image.dtype == np.uint8 and image.shape[2] == 3
+        assert width > 3 * height >= 3 * 5
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        assert grey.max() > 180   # the fill is near white at difficulty 0
+
+
+def test_harder_crops_are_smaller_on_average(catalog):
+    heights = {d: np.mean([render_crop(np.random.default_rng((5, i)), catalog, d)[0].shape[0]
+                           for i in range(60)]) for d in (0.0, 1.0)}
+    assert heights[1.0] < heights[0.0]
+
+
+def test_held_out_families_and_backgrounds_never_train():
+    train, heldout = font_catalog("train"), font_catalog("heldout")
+    assert {f.family for f in train.latin} & {f.family for f in heldout.latin} == set()
+    assert {f.path for f in train.latin + train.cjk}.isdisjoint(
+        {f.path for f in heldout.latin + heldout.cjk})
+    assert len(train.latin) >= 30 and len(heldout.latin) >= 8 and len(heldout.cjk) >= 2
+    assert set(BASE_SPLITS["train"]) & set(BASE_SPLITS["heldout"]) == {"flat"}
+    background = crop_background(np.random.default_rng(0), 20, 90, "heldout")
+    assert background.shape == (20, 90, 3)
+
+
+def test_make_fonts_installs_every_catalogue_package():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    listed = set(re.findall(r"fonts-[a-z0-9-]+", makefile))
+    assert set(CATALOG_PACKAGES) <= listed
+    assert all(family.split in ("train", "heldout") for family in FONT_FAMILIES)
+
+
+def test_heldout_frames_use_only_heldout_faces(tmp_path):
+    summary = generate(tmp_path / "unseen", videos=2, seed=3, test_videos=1,
+                       config=SynthConfig(domain="heldout", frames_min=1, frames_max=2),
+                       progress=False)
+    assert summary["train_frames"] >= 1 and summary["test_frames"] >= 1
+    with pytest.raises(ValueError, match="domain"):
+        SynthConfig(domain="elsewhere").validate()
+
+
+# ------------------------------------------------------------------ the engine's loop
+
+def synth_config(tmp_path, real=None, **dataset):
+    config = tiny_config(tmp_path, tmp_path / "unused", make_lmdb(tmp_path / "val", 16, 500),
+                         epoch_num=2, save_iter_step=[0, 2])
+    cfg = yaml.safe_load(config.read_text(encoding="utf-8"))
+    cfg["Train"]["dataset"] = {"name": "SynthCropDataSet", "seed": 0, "samples_per_epoch": 64,
+                               "ramp_samples": 100, "transforms": cfg["Train"]["dataset"]["transforms"],
+                               **({"real_data_dir": str(real), "real_ratio": 0.5} if real else {}),
+                               **dataset}
+    cfg["Train"]["loader"]["shuffle"] = False
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    return config
+
+
+def _dataset(config):
+    from ppocr_ext.rec_config import load_config
+    import logging
+    engine.load_engine()
+    return SynthCropDataSet(load_config(config), "Train", logging.getLogger("test"))
+
+
+def test_dataset_samples_are_global_and_reproducible(tmp_path):
+    dataset = _dataset(synth_config(tmp_path))
+    assert len(dataset) == 64
+    assert dataset.sample(70) == dataset.sample(70) != dataset.sample(6)   # past one epoch
+    assert dataset.difficulty(0, 1.0) == 0.0 and dataset.difficulty(100, 1.0) == 1.0
+    image, label, length = dataset[5]
+    assert image.shape == (3, 32, 64) and length == len(dataset.sample(5)[1])
+
+
+def test_dataset_mixes_real_crops_at_the_ratio(tmp_path):
+    real = make_lmdb(tmp_path / "real", 8)
+    dataset = _dataset(synth_config(tmp_path, real=real))
+    real_pairs = set(read_lmdb(real))
+    share = np.mean([dataset.sample(i) in real_pairs for i in range(200)])
+    assert 0.35 < share < 0.65
+
+
+def test_dataset_refuses_unknown_keys_and_a_ratio_without_crops(tmp_path):
+    with pytest.raises(ValueError, match="ramp_sample"):
+        _dataset(synth_config(tmp_path, ramp_sample=5))
+    with pytest.raises(ValueError, match="real_data_dir"):
+        _dataset(synth_config(tmp_path, real_ratio=0.3))
+
+
+def test_training_streams_global_indices_and_resumes_where_it_stopped(tmp_path, monkeypatch):
+    """Each step reads the next 16 global indices (epoch 2 does not restart at 0), and a
+    run killed after step 3 renders on resume exactly the indices it had left."""
+    seen = []
+    sample = SynthCropDataSet.sample
+
+    def recording(self, index):
+        seen.append(index)
+        return sample(self, index)
+
+    monkeypatch.setattr(SynthCropDataSet, "sample", recording)
+    config = synth_config(tmp_path)
+    train_main(["-c", str(config)])
+    assert seen == list(range(128))
+
+    seen.clear()
+    build = engine.build_trainer
+
+    def stopping(cfg, mode):
+        trainer = build(cfg, mode)
+
+        def hook(optimizer, args, kwargs):
+            if trainer.train_dataloader.step == 3:
+                raise KeyboardInterrupt
+        trainer.optimizer.register_step_post_hook(hook)
+        return trainer
+
+    monkeypatch.setattr(rec_train, "build_trainer", stopping)
+    config = synth_config(tmp_path / "killed")
+    with pytest.raises(KeyboardInterrupt):
+        train_main(["-c", str(config), "-o", "Global.save_iter_step=[0,1]"])
+    monkeypatch.setattr(rec_train, "build_trainer", build)
+    seen.clear()
+    train_main(["-c", str(config), "--resume"])
+    assert seen == list(range(3 * 16, 128))   # 3 steps were saved before the kill
+
+
+def test_fixed_crop_sets_are_named_and_seeded():
+    first = list(fixed_crop_samples(7, 3, "heldout", (0.5, 1.0)))
+    again = list(fixed_crop_samples(7, 3, "heldout", (0.5, 1.0)))
+    assert first == again and [name for name, _, _ in first] == [
+        "heldout_7_000000", "heldout_7_000001", "heldout_7_000002"]
