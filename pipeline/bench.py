@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.box_reading import read_boxes
 from pipeline.read_ids import FrameReading, IdReader
 from pipeline.reports import load_truth, score
 from ppocr_ext.glyph_ceiling import closest_pairs, coin_flip_ceiling, indistinguishable_groups, render_glyphs
@@ -137,13 +138,15 @@ def to_markdown(results: dict) -> str:
              f"torch {results['machine']['torch']} ({results['machine']['torch_threads']} threads)  ",
              f"Models: localiser `{results['localiser']}`, recogniser `{results['recogniser']}`", ""]
     lines += ["## Accuracy (frame level, case-sensitive)", "",
-              f"| frames | n | exact match | 1 - NED | truth in top {results['k']} | frames/s end to end | localise s | recognise s | beam s | peak MB |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              f"| frames | n | exact match | 1 - NED | truth in top {results['k']} | GT boxes exact / top {results['k']} | frames/s end to end | localise s | recognise s | beam s | peak MB |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     top_key = f"truth_in_top{results['k']}"
     for name, s in results["sets"].items():
         t = s["timing"]
+        boxes = s.get("gt_boxes")
+        box_cell = f"{boxes['exact_match']:.4f} / {boxes[top_key]:.4f}" if boxes else "-"
         lines.append(f"| {name} | {s['score']['n']} | {s['score']['exact_match']:.4f} | "
-                     f"{1 - s['score']['norm_edit_distance']:.4f} | {s['score'][top_key]:.4f} | "
+                     f"{1 - s['score']['norm_edit_distance']:.4f} | {s['score'][top_key]:.4f} | {box_cell} | "
                      f"{t['frames_per_second']} | {t['localise']} | {t['recognise']} | {t['beam_search']} | {s['peak_memory_mb']} |")
     for name, s in results["sets"].items():
         lines += ["", f"## Ambiguity report: {name}", "", "| confusion | count |", "|---|---|"]
@@ -212,6 +215,10 @@ def main(argv: list[str] | None = None) -> dict:
         truth = timing.pop("truth")
         results["sets"][name] = {"frames": frames, "score": report, "timing": timing,
                                  "peak_memory_mb": peak_memory_mb()}
+        boxes = Path(frames).parent / "boxes.json"
+        if boxes.is_file():   # the generator's frames: also read its ground-truth boxes
+            results["sets"][name]["gt_boxes"] = read_boxes(
+                reader.recognizer, Path(frames), boxes, Path(frames).name, truth, args.k)
         failure_grid(readings, truth, reader, Path(frames), out.with_name(f"{out.name}_failures_{name}.png"))
         plot_confusions(report["confusions"], out.with_name(f"{out.name}_confusions_{name}.png"))
     results["glyphs"] = glyph_report({name: DEFAULT_FONT_ROOT / face.relative_path

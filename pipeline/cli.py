@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -15,19 +16,35 @@ from localization.config import load_config, parse_overrides
 from localization.pipeline import build_locator
 from pipeline.read_ids import IdReader
 from pipeline.reports import load_truth, score, write_readings
+from ppocr_ext.atomic import atomic_write_text
+from ppocr_ext.consensus import consensus_by_video
 from ppocr_ext.posteriors import load_recognizer
+from ppocr_ext.rec_config import PROJECT_ROOT
+from ppocr_ext.released import released_model
+
+DEFAULT_LOC_CONFIG = "configs/loc/ddt.yml"
+# the released localiser (models/loc_ddt, trained by `make localize` on the demo's frames)
+# cutting the ID line the released recogniser reads
+RELEASED_LOC_OPTS = [f"model.checkpoint={PROJECT_ROOT / 'models' / 'loc_ddt' / 'strip_ddt.pt'}",
+                     "output.id_line=true"]
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--frames", required=True, help="folder of full video frames")
-    p.add_argument("--loc-config", default="configs/loc/ddt.yml",
+    p.add_argument("--loc-config", default=DEFAULT_LOC_CONFIG,
                    help="localiser config; its trained checkpoint is loaded (never retrained "
                         "here unless it is missing)")
-    p.add_argument("--loc-opt", nargs="*", default=[], help="localiser overrides key=value")
-    p.add_argument("--model", nargs="+", required=True, metavar="PATH",
-                   help="recogniser: CONFIG.yml WEIGHTS.pth, or one MODEL.onnx")
+    p.add_argument("--loc-opt", nargs="*", default=[],
+                   help="localiser overrides key=value; with the default --loc-config they "
+                        f"apply after {' '.join(RELEASED_LOC_OPTS)} (the released localiser)")
+    p.add_argument("--model", nargs="+", metavar="PATH",
+                   help="recogniser: CONFIG.yml WEIGHTS.pth, or one MODEL.onnx (default: the "
+                        "released models/svtr_tiny_synth/model.onnx)")
+    p.add_argument("--group-by", choices=["video"],
+                   help="also write one consensus reading per video (`<video>_<frame>_` names; "
+                        "for real watermarks, which keep one ID over a video) to videos.json")
     p.add_argument("--labels", help="optional <image>\\t<ID> file: prints accuracy")
     p.add_argument("--k", type=int, default=3, help="alternatives per frame")
     p.add_argument("--batch-size", type=int, default=64)
@@ -40,20 +57,31 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> dict:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    locator = build_locator(load_config(args.loc_config, parse_overrides(args.loc_opt)))
+    overrides = parse_overrides(args.loc_opt)
+    if args.loc_config == DEFAULT_LOC_CONFIG:
+        overrides = {**parse_overrides(RELEASED_LOC_OPTS), **overrides}
+    locator = build_locator(load_config(args.loc_config, overrides))
     if args.threads:
         torch.set_num_threads(args.threads)
-    recognizer = load_recognizer(args.model, bf16=args.bf16)
+    recognizer = load_recognizer(args.model or released_model(), bf16=args.bf16)
     truth = load_truth(args.labels, recognizer.charset) if args.labels else None
     reader = IdReader(locator, recognizer, k=args.k, batch_size=args.batch_size)
     start = time.perf_counter()
-    result = reader.read_folder(args.frames)
+    result = reader.read_folder(args.frames, keep_posteriors=args.group_by == "video")
     seconds = time.perf_counter() - start
     out_dir = Path(args.out)
     summary = {"frames": len(result.readings), "skipped": len(result.skipped),
                "seconds": round(seconds, 2),
                "frames_per_second": round(len(result.readings) / max(seconds, 1e-9), 1),
                "files": write_readings(result.readings, result.skipped, out_dir)}
+    if args.group_by == "video":
+        videos = consensus_by_video([r.name for r in result.readings], [result.posteriors],
+                                    recognizer.charset, k=args.k)
+        path = out_dir / "videos.json"
+        atomic_write_text(path, json.dumps({video: asdict(c) for video, c in videos.items()},
+                                           indent=1))
+        summary["files"]["videos"] = str(path)
+        summary["videos"] = len(videos)
     if truth is not None:
         summary["score"] = score(result.readings, truth, args.k)
         (out_dir / "score.json").write_text(json.dumps(summary["score"], indent=1))

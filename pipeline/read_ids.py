@@ -42,6 +42,7 @@ class FrameReading:
 class FolderReading:
     readings: list[FrameReading]
     skipped: list[dict]                         # {"name", "reason"}: unreadable frames
+    posteriors: list[np.ndarray] | None = None  # (T, C) per reading, when asked to keep them
 
 
 class IdReader:
@@ -64,14 +65,18 @@ class IdReader:
         return [crop_rows(f, loc.rows) for f, loc in zip(frames, located)], located
 
     def read(self, frames: Sequence[np.ndarray], names: Sequence[str],
-             timing: dict[str, float] | None = None) -> list[FrameReading]:
+             timing: dict[str, float] | None = None,
+             posteriors: list | None = None) -> list[FrameReading]:
         """BGR uint8 frames (any sizes) -> one reading each, in order. `timing`, when
-        given, accumulates the seconds of each stage (localise, recognise, beam_search)."""
+        given, accumulates the seconds of each stage (localise, recognise, beam_search);
+        `posteriors`, when given, receives each frame's (T, C) CTC posteriors."""
         clock = StageClock(timing)
         crops, located = self.crops(frames)
         clock.lap("localise")
         probs = self.recognizer.posteriors(crops, batch_size=self.batch_size)
         clock.lap("recognise")
+        if posteriors is not None:
+            posteriors.extend(probs)
         readings = []
         for name, frame, loc, p in zip(names, frames, located, probs):
             kbest = ctc_kbest(p, self.recognizer.charset, k=self.k)
@@ -84,22 +89,25 @@ class IdReader:
         return readings
 
     def read_folder(self, folder: str | Path, progress: bool = True,
-                    timing: dict[str, float] | None = None) -> FolderReading:
+                    timing: dict[str, float] | None = None,
+                    keep_posteriors: bool = False) -> FolderReading:
         """Every image of `folder` (sorted, not recursive). A frame that cannot be read
         is logged and listed by name; it never stops the folder. `timing`: as in `read`,
-        plus 'decode'."""
+        plus 'decode'. `keep_posteriors`: also return each frame's posteriors (for the
+        per-video consensus; ~16 KB a frame)."""
         paths = list_frame_files(folder)
         readings: list[FrameReading] = []
         skipped: list[dict] = []
+        posteriors = [] if keep_posteriors else None
         with tqdm(total=len(paths), desc="read ids", unit="frame", disable=not progress) as bar:
             for batch in batches(paths, self.batch_size):
                 clock = StageClock(timing)
                 frames, names = decode_frames(batch, skipped)
                 clock.lap("decode")
                 if frames:
-                    readings.extend(self.read(frames, names, timing))
+                    readings.extend(self.read(frames, names, timing, posteriors))
                 bar.update(len(batch))
-        return FolderReading(readings, skipped)
+        return FolderReading(readings, skipped, posteriors)
 
 
 class StageClock:

@@ -25,6 +25,7 @@ from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.checkpoint import CheckpointError, load_weights
 from ppocr_ext.engine import fused_attention, infer_forward, load_engine
 from ppocr_ext.rec_config import ConfigError, check_config, load_config, parse_overrides
+from ppocr_ext.released import RELEASED_CONFIG, RELEASED_WEIGHTS, require_released
 from ppocr_ext.rec_train import config_arguments, setup_logging
 
 LOG = logging.getLogger(__name__)
@@ -197,16 +198,21 @@ def summary(result: InferResult, csv_path: Path, json_path: Path) -> str:
 
 
 def infer_main(argv: list[str] | None = None) -> InferResult:
-    parser = config_arguments(argparse.ArgumentParser(description=infer.__doc__))
+    parser = config_arguments(argparse.ArgumentParser(description=infer.__doc__), required=False,
+                              default_help=" (default: the released model, models/svtr_tiny_synth)")
     parser.add_argument("--out", help="output path stem: writes STEM.csv and STEM.json "
                         "(default <output_dir>/predictions)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on CPU)")
     args = parser.parse_args(argv)
     setup_logging()
+    overrides = parse_overrides(args.opt)
     try:
+        if args.config is None:   # the released model; a later -o still wins
+            args.config = str(require_released(RELEASED_CONFIG))
+            overrides = [f"Global.pretrained_model={require_released(RELEASED_WEIGHTS)}", *overrides]
         with fused_attention():
-            result, csv_path, json_path = infer(args.config, parse_overrides(args.opt),
+            result, csv_path, json_path = infer(args.config, overrides,
                                                 args.out, args.batch_size, args.bf16)
     except (ConfigError, CheckpointError) as err:
         raise SystemExit(f"error: {err}") from err

@@ -23,10 +23,11 @@ from ppocr_ext.rec_config import (ConfigError, check_config, find_latest_checkpo
 LOG = logging.getLogger(__name__)
 
 
-def config_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def config_arguments(parser: argparse.ArgumentParser, required: bool = True,
+                     default_help: str = "") -> argparse.ArgumentParser:
     """The `-c CONFIG -o KEY=VALUE ...` arguments every recogniser tool takes."""
-    parser.add_argument("-c", "--config", required=True, help="YAML config, e.g. "
-                        "configs/rec/svtr_tiny.yml")
+    parser.add_argument("-c", "--config", required=required, help="YAML config, e.g. "
+                        "configs/rec/svtr_tiny.yml" + default_help)
     parser.add_argument("-o", "--opt", nargs="*", action="append", metavar="KEY=VALUE",
                         help="override config keys, e.g. -o Global.epoch_num=5 "
                              "Train.loader.batch_size_per_card=32")

@@ -106,3 +106,33 @@ def test_empty_or_missing_folder_is_an_error_naming_it(tmp_path):
         list_frame_files(tmp_path)
     with pytest.raises(FileNotFoundError, match="nope"):
         list_frame_files(tmp_path / "nope")
+
+
+def test_per_video_consensus_outvotes_one_misread_frame(tmp_path, monkeypatch):
+    """Three frames of one video carry the same ID; one is read wrong. `read_ids.py
+    --group-by video` writes the video's consensus, which follows the two that agree."""
+    from pipeline import cli
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    ids = ["abc12345", "abc12345", "abc1Z345"]    # brightness i -> ids[i]
+    for i in range(3):
+        cv2.imwrite(str(folder / f"vid{7}_{i}_.jpg"), np.full((640, 360, 3), 40 * i, np.uint8))
+    monkeypatch.setattr(cli, "build_locator", lambda config: Locator("direct", WorkParams(), Margins()))
+    monkeypatch.setattr(cli, "load_recognizer", lambda model, bf16=False: ScriptedRecognizer(ids))
+    summary = cli.main(["--frames", str(folder), "--group-by", "video", "--model", "m.onnx",
+                        "--out", str(tmp_path / "out")])
+    videos = json.loads((tmp_path / "out" / "videos.json").read_text())
+    assert summary["videos"] == 1 and list(videos) == ["vid7"]
+    assert videos["vid7"]["text"] == "abc12345" and videos["vid7"]["observations"] == 3
+
+
+def test_without_a_model_the_reader_uses_the_release_or_says_how_to_build_it(monkeypatch, tmp_path):
+    from ppocr_ext import released
+    from ppocr_ext.rec_config import ConfigError
+
+    monkeypatch.setattr(released, "RELEASED_ONNX", tmp_path / "missing.onnx")
+    with pytest.raises(ConfigError, match="make train-release"):
+        released.released_model()
+    (tmp_path / "missing.onnx").write_bytes(b"x")
+    assert released.released_model() == [str(tmp_path / "missing.onnx")]
