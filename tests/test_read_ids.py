@@ -120,8 +120,12 @@ def test_per_video_consensus_outvotes_one_misread_frame(tmp_path, monkeypatch):
         cv2.imwrite(str(folder / f"vid{7}_{i}_.jpg"), np.full((640, 360, 3), 40 * i, np.uint8))
     monkeypatch.setattr(cli, "build_locator", lambda config: Locator("direct", WorkParams(), Margins()))
     monkeypatch.setattr(cli, "load_recognizer", lambda model, bf16=False: ScriptedRecognizer(ids))
+    labels = tmp_path / "labels.txt"
+    labels.write_text("".join(f"vid7_{i}_.jpg\tabc12345\n" for i in range(3)))
     summary = cli.main(["--frames", str(folder), "--group-by", "video", "--model", "m.onnx",
-                        "--out", str(tmp_path / "out")])
+                        "--labels", str(labels), "--out", str(tmp_path / "out")])
+    assert summary["score"]["exact_match"] == pytest.approx(2 / 3)
+    assert summary["score"]["video_consensus"] == {"videos": 1, "exact_match": 1.0}
     videos = json.loads((tmp_path / "out" / "videos.json").read_text())
     assert summary["videos"] == 1 and list(videos) == ["vid7"]
     assert videos["vid7"]["text"] == "abc12345" and videos["vid7"]["observations"] == 3
