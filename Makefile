@@ -123,6 +123,7 @@ REL_STAGE1   ?= output/rec/svtr_tiny_synth
 REL_STAGE2   ?= output/rec/svtr_tiny_synth_ft
 EVAL_CROPS   ?= data/crops/heldout_eval
 RELEASE_ONNX ?= $(RELEASE)/model.onnx
+UNSEEN       ?= data/unseen
 resume_if    = $$( [ -f $(1)/latest.pth ] && echo --resume )
 
 $(EVAL_CROPS)/data.mdb: | fonts $(VENV)/.installed
@@ -145,23 +146,8 @@ train-release: $(REL_STAGE2)/.done
 	$(PY) tools/release_model.py -c configs/rec/svtr_tiny_synth_ft.yml \
 	  --weights $(REL_STAGE2)/best.pth --out $(RELEASE) --check-crops $(DEMO_OUT)/loc/val/low
 
-# The released models on the demo's test frames, a train-resolution set and the
-# unseen-domain frames at both resolutions (bench/release.md), and the per-video
-# consensus on constant-ID videos (bench/release_consensus/score.json).
-RELEASED_LOC = --loc-opt model.checkpoint=models/loc_ddt/strip_ddt.pt output.id_line=true
-bench-release: $(DEMO_DATA)/boxes.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/boxes.json $(BENCH_VIDEO)/boxes.json
-	$(PY) tools/bench.py --set low=$(DEMO_DATA)/test:$(DEMO_DATA)/test_labels.txt \
-	  --set high=$(BENCH_HIGH)/test:$(BENCH_HIGH)/test_labels.txt \
-	  --set unseen_low=$(UNSEEN)/test:$(UNSEEN)/test_labels.txt \
-	  --set unseen_high=$(UNSEEN)/train:$(UNSEEN)/train_labels.txt \
-	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) --model $(RELEASE_ONNX) \
-	  --train-log $(REL_STAGE2)/train.log --out bench/release --threads 2 --peers bench/peers.json
-	$(PY) tools/read_ids.py --frames $(BENCH_VIDEO)/test --labels $(BENCH_VIDEO)/test_labels.txt \
-	  --group-by video --out bench/release_consensus --threads 2
-
 # The unseen-domain frames: only the font families and scene bases the recogniser never
 # trains on (synth_frames --domain heldout); train/ at full resolution, test/ at 1/1.7.
-UNSEEN ?= data/unseen
 $(UNSEEN)/boxes.json: | fonts $(VENV)/.installed
 	$(PY) tools/synth_frames.py --out $(UNSEEN) --domain heldout --videos 200 --test-videos 100 \
 	  --seed 105 --workers 2 --overwrite
@@ -277,3 +263,17 @@ pretrain-dig: $(VENV)/.installed
 
 train-semi: $(VENV)/.installed
 	$(PY) tools/train_semi.py -c configs/rec/svtr_tiny_cpu_semi.yml
+
+# The released models on the demo's test frames, a train-resolution set and the
+# unseen-domain frames at both resolutions (bench/release.md), and the per-video
+# consensus on constant-ID videos (bench/release_consensus/score.json).
+RELEASED_LOC = --loc-opt model.checkpoint=models/loc_ddt/strip_ddt.pt output.id_line=true
+bench-release: $(DEMO_DATA)/boxes.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/boxes.json $(BENCH_VIDEO)/boxes.json
+	$(PY) tools/bench.py --set low=$(DEMO_DATA)/test:$(DEMO_DATA)/test_labels.txt \
+	  --set high=$(BENCH_HIGH)/test:$(BENCH_HIGH)/test_labels.txt \
+	  --set unseen_low=$(UNSEEN)/test:$(UNSEEN)/test_labels.txt \
+	  --set unseen_high=$(UNSEEN)/train:$(UNSEEN)/train_labels.txt \
+	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) --model $(RELEASE_ONNX) \
+	  --train-log $(REL_STAGE2)/train.log --out bench/release --threads 2 --peers bench/peers.json
+	$(PY) tools/read_ids.py --frames $(BENCH_VIDEO)/test --labels $(BENCH_VIDEO)/test_labels.txt \
+	  --group-by video --out bench/release_consensus --threads 2
