@@ -141,7 +141,7 @@ FONT_FAMILIES = (
     FontFamily("noto", "fonts-noto-core", (
         "truetype/noto/NotoSans-Regular.ttf", "truetype/noto/NotoSans-Bold.ttf",
         "truetype/noto/NotoSansDisplay-Regular.ttf", "truetype/noto/NotoSansDisplay-Bold.ttf",
-        "truetype/noto/NotoSansMono-Regular.ttf", "truetype/noto/NotoSerif-Regular.ttf"), "train"),
+        "truetype/noto/NotoSerif-Regular.ttf"), "train"),
     FontFamily("inter", "fonts-inter", (
         "opentype/inter/Inter-Regular.otf", "opentype/inter/Inter-Medium.otf",
         "opentype/inter/Inter-SemiBold.otf", "opentype/inter/Inter-Bold.otf",
