@@ -11,7 +11,7 @@ setup(
     version="0.1.0",
     description="Weakly supervised localisation + SVTR/SAR recognition of account IDs "
                 "in low-resolution video frames",
-    packages=find_packages(include=["ppocr_ext", "ppocr_ext.*", "localization", "pipeline",
+    packages=find_packages(include=["common", "ppocr_ext", "ppocr_ext.*", "localization", "pipeline",
                                     "localization.*", "synth", "synth.*"]),
     package_data={"ppocr_ext": ["dicts/*.txt"]},
     python_requires=">=3.10",

@@ -12,11 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from common.images import FRAME_LIMITS, IMAGE_SUFFIXES, BadImage, read_image
 from ppocr_ext.labels import LabelFileError, format_problems, load_dictionary, read_label_file
 from ppocr_ext.lmdb_writer import DEFAULT_DICT
 
 log = logging.getLogger(__name__)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,11 @@ def list_frames(image_dir: str | Path, label_file: str | Path | None = None,
 
 def read_frame(path: Path, gray: bool = False) -> np.ndarray | None:
     """Decoded frame, or None (logged with its name) when the file is missing or corrupt."""
-    flag = cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR
-    image = cv2.imread(str(path), flag)
-    if image is None or image.size == 0:
-        log.warning("skipping unreadable frame %s", path)
+    try:
+        return read_image(path, FRAME_LIMITS, gray=gray)
+    except BadImage as err:
+        log.warning("skipping frame %s: %s", path, err)
         return None
-    return image
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

@@ -31,14 +31,19 @@ def direct_crop_rows(width: int, height: int) -> Rows:
     return [[(0, 0, width, band)], [(0, height - band, width, height)]]
 
 
+MAX_WORK_ASPECT = 8
+
+
 def work_size(width: int, height: int, strips: int, strip_height: int,
               width_multiple: int) -> tuple[int, int]:
     """Working resolution: height = strips * strip_height (every strip exactly
     `strip_height` rows), width scaled alike and rounded to `width_multiple` so the
-    stride-4 feature map tiles it."""
+    stride-4 feature map tiles it. The width is bounded at MAX_WORK_ASPECT heights: a
+    3000x2 frame once became a 480000x320 working image (7.7 GB); the frame readers
+    refuse such frames (common.images.FRAME_LIMITS), this bounds library callers too."""
     work_h = strips * strip_height
     work_w = max(width_multiple, math.floor(width * work_h / height / width_multiple + 0.5) * width_multiple)
-    return work_w, work_h
+    return min(work_w, MAX_WORK_ASPECT * work_h // width_multiple * width_multiple), work_h
 
 
 def to_work(gray: np.ndarray, strips: int, strip_height: int, width_multiple: int) -> np.ndarray:

@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from localization.frames import IMAGE_SUFFIXES, to_gray
+from common.images import FRAME_LIMITS, IMAGE_SUFFIXES, BadImage, read_image
+from localization.frames import to_gray
 from localization.geometry import crop_rows, integer_box
 from localization.locator import Locator
 from ppocr_ext.ctc_beam import ctc_kbest
@@ -129,10 +130,11 @@ def decode_frames(paths: Sequence[Path], skipped: list[dict]) -> tuple[list[np.n
     `skipped` by name instead."""
     frames, names = [], []
     for path in paths:
-        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if frame is None or frame.size == 0:
-            LOG.warning("%s: cannot be decoded (empty or corrupt), skipped", path)
-            skipped.append({"name": path.name, "reason": "cannot be decoded"})
+        try:
+            frame = read_image(path, FRAME_LIMITS)
+        except BadImage as err:
+            LOG.warning("%s: %s, skipped", path, err)
+            skipped.append({"name": path.name, "reason": str(err)})
             continue
         frames.append(frame)
         names.append(path.name)

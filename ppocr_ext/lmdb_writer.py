@@ -29,11 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-import cv2
 import lmdb
-import numpy as np
 from tqdm import tqdm
 
+from common.images import BadImage, decode_image, read_bytes
 from ppocr_ext.labels import (InvalidLabel, LabelEntry, LabelFileError, Problem,
                               format_problems, load_dictionary, read_label_file,
                               validate_label)
@@ -302,17 +301,9 @@ def image_problem(path: Path) -> str | None:
     """Why an image file cannot be a training sample, or None. Decodes it the way the
     engine's `DecodeImage` does, so what passes here also loads in training."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return "image file not found"
-    except IsADirectoryError:
-        return "is a folder, not an image file"
-    except OSError as err:
-        return f"cannot read image ({err.strerror})"
-    if not data:
-        return "image file has zero bytes"
-    if cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR) is None:
-        return "image cannot be decoded (corrupt or not an image)"
+        decode_image(read_bytes(path))
+    except BadImage as err:
+        return f"image {err}"
     return None
 
 

@@ -35,7 +35,8 @@ from ppocr_ext.engine import infer_forward, load_engine
 from ppocr_ext.labels import LabelFileError, format_problems, read_label_file
 from ppocr_ext.lmdb_writer import iter_lmdb, lmdb_names
 from ppocr_ext.rec_config import ConfigError, load_config
-from ppocr_ext.rec_infer import BadImage, Recognizer, list_images
+from common.images import CROP_LIMITS, BadImage, check_encoded
+from ppocr_ext.rec_infer import Recognizer, list_images
 
 LOG = logging.getLogger(__name__)
 Crop = Union[bytes, np.ndarray]
@@ -86,6 +87,7 @@ class CropPreprocessor:
             crop = encoded.tobytes()
         if not isinstance(crop, (bytes, bytearray)) or len(crop) == 0:
             raise BadImage("empty or not encoded image bytes")
+        check_encoded(bytes(crop), CROP_LIMITS)
         try:
             data = self.decode({"image": bytes(crop)})
         except (AssertionError, TypeError, ValueError, cv2.error) as err:

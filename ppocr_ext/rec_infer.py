@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from common.images import CROP_LIMITS, IMAGE_SUFFIXES, BadImage, check_encoded
 from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.checkpoint import CheckpointError, load_weights
 from ppocr_ext.engine import fused_attention, infer_forward, load_engine
@@ -29,7 +30,6 @@ from ppocr_ext.released import RELEASED_CONFIG, RELEASED_WEIGHTS, require_releas
 from ppocr_ext.rec_train import config_arguments, setup_logging
 
 LOG = logging.getLogger(__name__)
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
 
 @dataclass
@@ -45,10 +45,6 @@ class InferResult:
     skipped: list[dict] = field(default_factory=list)     # {"name": ..., "reason": ...}
     ignored: list[str] = field(default_factory=list)      # files without an image suffix
     seconds: float = 0.0
-
-
-class BadImage(ValueError):
-    """An image file that cannot be decoded."""
 
 
 class Recognizer:
@@ -87,6 +83,7 @@ class Recognizer:
 
     def prepare(self, raw: bytes) -> tuple[np.ndarray, float]:
         """Decode and preprocess one encoded image; `BadImage` if it cannot be decoded."""
+        check_encoded(raw, CROP_LIMITS)
         try:
             data = self.decode[0]({"image": raw})
         except (AssertionError, TypeError, ValueError) as err:

@@ -23,8 +23,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from common.images import IMAGE_SUFFIXES
+
 CANVAS_MARGIN = 1.12  # the canvas is this much larger than the frame: room for camera motion
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
 
 
 # ---------------------------------------------------------------- colours and base layers
@@ -166,9 +168,9 @@ def list_photos(folder) -> list[str]:
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"photo folder {root} does not exist")
-    found = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
+    found = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not found:
-        raise FileNotFoundError(f"photo folder {root} holds no {sorted(PHOTO_SUFFIXES)} files")
+        raise FileNotFoundError(f"photo folder {root} holds no {sorted(IMAGE_SUFFIXES)} files")
     return found
 
 

@@ -61,7 +61,7 @@ def test_reads_each_frame_through_the_locator_crop(frames):
     result = reader.read_folder(folder, progress=False)
     assert [r.name for r in result.readings] == ["v0_0_.jpg", "v1_0_.jpg", "v2_0_.jpg"]
     assert [r.text for r in result.readings] == ids
-    assert result.skipped == [{"name": "v9_0_.jpg", "reason": "cannot be decoded"}]
+    assert result.skipped == [{"name": "v9_0_.jpg", "reason": "cannot be decoded (corrupt or not an image)"}]
     # direct crop of a portrait frame: top and bottom tenth stitched, so 2 x 64 rows
     assert recognizer.crop_shapes[0][:2] == (128, 360)
     for r in result.readings:
