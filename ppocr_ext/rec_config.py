@@ -89,8 +89,27 @@ def merge(base: dict, update: dict) -> dict:
     return out
 
 
+POSITIVE_KEYS = frozenset({"epoch_num", "batch_size_per_card"})
+# Where keys are a closed set, an override must name one that exists: Global (plus the
+# engine's optional Global keys, read from openocr 0.1.5's trainer and tools, and ours),
+# and the datasets' and loaders' sections. Component sections (Architecture, Loss,
+# Optimizer, ...) pass keyword arguments to the engine's classes and stay open.
+STRICT_SECTIONS = (("Global",), ("Train", "dataset"), ("Train", "loader"),
+                   ("Eval", "dataset"), ("Eval", "loader"))
+OPTIONAL_GLOBAL_KEYS = frozenset({
+    "backend", "character_dict_path", "checkpoints", "device", "distributed", "epoch_num",
+    "eval_batch_step", "eval_epoch_step", "export_dir", "grad_clip_val", "infer_img",
+    "is_visualize", "log_smooth_window", "max_text_length", "onnx_model_path", "output_dir",
+    "pretrained_model", "print_batch_step", "resume_from_iter", "run_name", "save_epoch_step",
+    "save_iter_step", "seed", "total_iter_steps", "use_amp", "use_space_char", "use_sync_bn",
+    "use_tensorboard", "use_transformers", "num_threads", "cal_metric_during_train",
+    "save_res_path"})
+
+
 def apply_override(cfg: dict, override: str) -> None:
-    """Apply one PaddleOCR-style `Section.key.sub=value` (value parsed as YAML)."""
+    """Apply one PaddleOCR-style `Section.key.sub=value` (value parsed as YAML). Every key
+    along the path must already be in the config (a typo such as `Global.epoch_nmu=1` once
+    trained all 40 epochs silently), and a number stays a number."""
     if "=" not in override:
         raise ConfigError(f"override {override!r}: expected KEY=VALUE, e.g. Global.epoch_num=5")
     dotted, raw = override.split("=", 1)
@@ -100,15 +119,35 @@ def apply_override(cfg: dict, override: str) -> None:
     except yaml.YAMLError as err:
         raise ConfigError(f"override {override!r}: value is not valid YAML") from err
     node = cfg
-    for depth, key in enumerate(keys[:-1]):
-        child = node.setdefault(key, {})
-        if child is None:
-            child = node[key] = {}
-        if not isinstance(child, dict):
-            raise ConfigError(f"override {override!r}: {'.'.join(keys[:depth + 1])} is "
-                              f"{type(child).__name__}, not a section")
-        node = child
-    node[keys[-1]] = value
+    for depth, key in enumerate(keys):
+        where = ".".join(keys[:depth + 1])
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {override!r}: {'.'.join(keys[:depth])} is "
+                              f"{type(node).__name__}, not a section")
+        strict = tuple(keys[:depth]) in STRICT_SECTIONS and not (
+            keys[:depth] == ["Global"] and key in OPTIONAL_GLOBAL_KEYS)
+        if key not in node and (strict or depth < len(keys) - 1 and depth < 1):
+            known = ", ".join(sorted(map(str, node))) or "none"
+            raise ConfigError(f"override {override!r}: unknown key {where} (known here: {known})")
+        if key not in node:   # a new keyword of an engine component
+            node[key] = {} if depth < len(keys) - 1 else None
+        if depth == len(keys) - 1:
+            if node[key] is not None:
+                _check_type(override, key, node[key], value)
+            node[key] = value
+        else:
+            if node[key] is None:
+                node[key] = {}
+            node = node[key]
+
+
+def _check_type(override: str, key: str, old, new) -> None:
+    number = (int, float)
+    if isinstance(old, number) and not isinstance(old, bool) and \
+            (not isinstance(new, number) or isinstance(new, bool)):
+        raise ConfigError(f"override {override!r}: {key} takes a number (it is {old!r})")
+    if key in POSITIVE_KEYS and isinstance(new, number) and new < 1:
+        raise ConfigError(f"override {override!r}: {key} must be at least 1")
 
 
 def parse_overrides(groups: Iterable[Iterable[str]] | None) -> list[str]:

@@ -185,3 +185,25 @@ def test_cli_reports_errors_without_traceback_from_any_directory(tmp_path):
     assert "Global.pretrained_model = 'gone/best.pth' not found" in result.stderr
     assert "Traceback" not in result.stderr
     assert str(PROJECT_ROOT) in result.stderr
+
+
+@pytest.mark.parametrize("override, message", [
+    ("Global.epoch_nmu=1", "unknown key Global.epoch_nmu"),
+    ("Global.epoch_num=abc", "epoch_num takes a number"),
+    ("Optimizer.lr=fast", "lr takes a number"),
+    ("Train.loader.batch_size_per_card=0", "at least 1"),
+    ("Train.dataset.data_dirr=x", "known here: data_dir"),
+    ("Glob.epoch_num=1", "unknown key Glob")])
+def test_override_typos_and_wrong_types_are_refused(override, message):
+    """Issue #18 item 6: `train.py -o Global.epoch_nmu=1` once trained all 40 epochs."""
+    from ppocr_ext.rec_config import ConfigError, load_config
+    with pytest.raises(ConfigError, match=message):
+        load_config(CONFIGS / "svtr_tiny_cpu.yml", [override])
+
+
+def test_engine_keywords_and_optional_global_keys_stay_open():
+    from ppocr_ext.rec_config import load_config
+    cfg = load_config(CONFIGS / "svtr_tiny_cpu.yml", ["Architecture.Encoder.drop_path_rate=0",
+                                                      "Global.distributed=false"])
+    assert cfg["Architecture"]["Encoder"]["drop_path_rate"] == 0
+    assert cfg["Global"]["distributed"] is False
