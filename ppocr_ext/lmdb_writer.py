@@ -39,7 +39,8 @@ from ppocr_ext.labels import (InvalidLabel, LabelEntry, LabelFileError, Problem,
 from ppocr_ext.split import split_by_video, video_id
 
 DEFAULT_DICT = Path(__file__).resolve().parent / "dicts" / "id62.txt"
-LMDB_FILES = frozenset({"data.mdb", "lock.mdb"})
+# written into every folder replacing_dirs() puts in place: what may be replaced later
+MARKER = ".written-by-tiktok-id-ocr"
 _CHUNK_SAMPLES = 1000          # samples per write transaction
 _CHUNK_BYTES = 64 << 20        # ... or this many image bytes, whichever comes first
 _INITIAL_MAP_SIZE = 64 << 20   # doubled whenever a transaction runs out of map space
@@ -144,13 +145,15 @@ def replacing_dirs(targets: Sequence[str | os.PathLike]) -> Iterator[list[Path]]
     """Yield one empty staging folder per target; on success, swap them all into place.
 
     Staging folders are hidden siblings of their targets (same file system, so the final
-    renames are atomic). Existing targets are moved aside before the swap and deleted
+    renames are atomic); those a killed run left behind are removed first. Each folder
+    put in place carries MARKER, and only such folders (or empty ones) are replaced. Existing targets are moved aside before the swap and deleted
     after it; if any rename fails, the ones already done are rolled back. On any error
     the staging folders are deleted and the targets are left untouched.
     """
     targets = [Path(target) for target in targets]
     for target in targets:
         _check_replaceable(target)
+        _remove_leftovers(target)
     created_parents = {_first_missing_ancestor(t.parent) for t in targets} - {None}
     stagings: list[Path] = []
     succeeded = False
@@ -161,6 +164,9 @@ def replacing_dirs(targets: Sequence[str | os.PathLike]) -> Iterator[list[Path]]
             staging.mkdir()  # not mkdtemp: its 0700 mode would lock other users out
             stagings.append(staging)
         yield stagings
+        for staging in stagings:
+            (staging / MARKER).write_text("replaceable by this toolkit's next run\n",
+                                          encoding="utf-8")
         _swap_into_place(stagings, targets)
         succeeded = True
     finally:
@@ -207,23 +213,21 @@ def _put_chunk(env: lmdb.Environment, chunk: list[tuple[str, bytes, str]], first
 
 
 def _check_replaceable(target: Path) -> None:
+    """Only what this toolkit wrote may be replaced: `create_lmdb.py --out PARENT
+    --val-fraction 0` once deleted two sibling datasets because PARENT "held only LMDBs"."""
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise LmdbError(f"{target}: exists and is not a folder; refusing to replace it")
-    if target.is_dir() and not _holds_only_lmdbs(target):
-        raise LmdbError(f"{target}: exists and holds files that are not LMDB databases; "
-                        "refusing to replace it (choose another output path)")
+    if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
+        raise LmdbError(f"{target}: exists and was not written by this toolkit (no {MARKER}); "
+                        "refusing to replace it: choose another output path, or delete it "
+                        "yourself")
 
 
-def _holds_only_lmdbs(folder: Path) -> bool:
-    for entry in folder.iterdir():
-        if entry.is_symlink():
-            return False
-        if entry.is_dir():
-            if not _holds_only_lmdbs(entry):
-                return False
-        elif entry.name not in LMDB_FILES:
-            return False
-    return True
+def _remove_leftovers(target: Path) -> None:
+    """Staging and moved-aside folders a killed run left beside `target`."""
+    for role in ("tmp", "old"):
+        for leftover in target.parent.glob(f".{target.name}.{role}-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _swap_into_place(stagings: list[Path], targets: list[Path]) -> None:

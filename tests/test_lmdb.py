@@ -46,7 +46,7 @@ def make_dataset(root: Path, videos: int = 4, frames: int = 3) -> tuple[Path, Pa
 
 
 def hidden_leftovers(folder: Path) -> list[str]:
-    return [p.name for p in folder.rglob(".*")]
+    return [p.name for p in folder.rglob(".*") if p.name != lmdb_writer.MARKER]
 
 
 # ------------------------------------------------------------------ writer / reader
@@ -181,9 +181,9 @@ def test_refuses_to_replace_a_folder_that_is_not_an_lmdb(tmp_path):
     images, labels = make_dataset(tmp_path / "data")
     train_images = images.rename(tmp_path / "data" / "train")   # the generator's layout
     before = sorted(p.name for p in train_images.iterdir())
-    with pytest.raises(LmdbError, match="not LMDB"):
+    with pytest.raises(LmdbError, match="not written by this toolkit"):
         create_lmdb(train_images, labels, train_images, val_fraction=0)
-    with pytest.raises(LmdbError, match="not LMDB"):            # OUT/train = the images
+    with pytest.raises(LmdbError, match="not written by this toolkit"):            # OUT/train = the images
         create_lmdb(train_images, labels, tmp_path / "data", val_fraction=0.5)
     assert sorted(p.name for p in train_images.iterdir()) == before
     assert hidden_leftovers(tmp_path) == []
@@ -462,3 +462,25 @@ def test_cli_prints_summary_and_exits_non_zero_naming_the_bad_line(tmp_path):
     failed = subprocess.run(script, capture_output=True, text=True, cwd=ROOT)
     assert failed.returncode != 0
     assert f"{labels}:13: duplicate image name" in failed.stderr
+
+
+def test_an_output_parent_with_other_datasets_is_never_deleted(tmp_path):
+    """Issue #18 item 4: `--out PARENT --val-fraction 0` deleted two sibling datasets."""
+    images, labels = make_dataset(tmp_path / "data")
+    parent = tmp_path / "lmdb"
+    create_lmdb(images, labels, parent / "mine", val_fraction=0)
+    create_lmdb(images, labels, parent / "theirs", val_fraction=0)
+    with pytest.raises(LmdbError, match="not written by this toolkit"):
+        create_lmdb(images, labels, parent, val_fraction=0)
+    assert read_lmdb(parent / "mine") and read_lmdb(parent / "theirs")
+    create_lmdb(images, labels, parent / "mine", val_fraction=0)   # its own output: replaced
+
+
+def test_a_killed_runs_staging_folders_are_removed_by_the_next_run(tmp_path):
+    """Issue #18 item 5: hidden `.train.tmp-*` folders made training refuse the output."""
+    images, labels = make_dataset(tmp_path / "data")
+    out = tmp_path / "out"
+    (out / ".train.tmp-deadbeef0000").mkdir(parents=True)
+    (out / ".val.old-deadbeef0000").mkdir()
+    create_lmdb(images, labels, out, val_fraction=0.5, seed=7)
+    assert hidden_leftovers(out) == []
