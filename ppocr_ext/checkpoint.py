@@ -45,9 +45,13 @@ def plain(value):
 
 
 def atomic_save(state: dict, path: str | os.PathLike) -> None:
-    """`torch.save` to a temporary file in the same folder, then rename over `path`."""
+    """`torch.save` to a temporary file in the same folder, then rename over `path`.
+    Temporary files of an earlier save that was killed (SIGKILL skips the cleanup) are
+    removed first: 50 MB each for SVTR-Tiny."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        leftover.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
