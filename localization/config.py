@@ -35,19 +35,46 @@ def apply_overrides(config: dict, overrides: dict[str, Any]) -> dict:
                 raise KeyError(f"unknown config key {'.'.join(parts[:depth + 1])!r} "
                                f"(known here: {known})")
             if depth == len(parts) - 1:
+                old = node[part]
+                if isinstance(old, (int, float)) and not isinstance(old, bool) and (
+                        not isinstance(value, (int, float)) or isinstance(value, bool)):
+                    raise ValueError(f"override {dotted}={value!r}: {dotted} takes a number "
+                                     f"(it is {old!r})")
                 node[part] = value
             else:
                 node = node[part]
     return config
 
 
+REFERENCE = Path(__file__).resolve().parents[1] / "configs" / "loc" / "ddt.yml"
+
+
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict:
+    """A localisation config with overrides applied. Its keys must be those of the
+    shipped configs/loc/ddt.yml, which has them all: a misspelled key in a user's copy
+    once surfaced as a bare KeyError ('threshold') from deep inside training."""
     path = Path(path)
     with open(path, encoding="utf-8") as handle:
         config = yaml.safe_load(handle)
     if not isinstance(config, dict):
         raise ValueError(f"{path}: expected a YAML mapping at the top level")
+    if path.resolve() != REFERENCE and REFERENCE.is_file():
+        with open(REFERENCE, encoding="utf-8") as handle:
+            check_keys(config, yaml.safe_load(handle), path)
     return apply_overrides(config, overrides or {})
+
+
+def check_keys(config: dict, reference: dict, path: Path, prefix: str = "") -> None:
+    """Every key of `reference` present in `config` and no other, recursively."""
+    unknown, missing = sorted(set(config) - set(reference)), sorted(set(reference) - set(config))
+    if unknown or missing:
+        parts = [f"unknown key {prefix}{unknown[0]}" if unknown else "",
+                 f"missing key {prefix}{missing[0]}" if missing else ""]
+        raise ValueError(f"{path}: {'; '.join(p for p in parts if p)} (known here: "
+                         f"{', '.join(sorted(reference))})")
+    for key, value in reference.items():
+        if isinstance(value, dict) and isinstance(config[key], dict):
+            check_keys(config[key], value, path, f"{prefix}{key}.")
 
 
 def argument_parser(description: str) -> argparse.ArgumentParser:

@@ -14,7 +14,7 @@ import torch
 
 from localization.frames import list_frames
 from localization.line_head import line_targets, train_line_head
-from localization.locator import Locator, WorkParams
+from localization.locator import METHODS, Locator, WorkParams
 from localization.training import (WorkSet, fit_projection, load_classifier, load_line_head,
                                    load_regressor, load_work_set, margins_from, pseudo_boxes,
                                    save_classifier, save_regressor, train_classifier,
@@ -47,6 +47,8 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
     """The Locator for `method` (default: config's), fitting and saving what is missing.
     `decision` and `id_line` default to the config's `ddt.decision` and `output.id_line`."""
     method = method or config["method"]
+    if method not in METHODS:   # before anything is fitted
+        raise ValueError(f"unknown localisation method {method!r}; choose from {', '.join(METHODS)}")
     id_line = config["output"]["id_line"] if id_line is None else id_line
     use_head = id_line and config["line_head"]["use"]
     work, ddt = work_params(config), config["ddt"]

@@ -400,3 +400,22 @@ def test_low_resolution_crops_are_jpeg_recompressed_like_a_screenshot(tmp_path):
 def test_unknown_blob_pick_is_refused_with_the_choices():
     with pytest.raises(ValueError, match="ddt.pick 'largest'.*'area', 'classifier'"):
         Locator("ddt", WorkParams(), Margins(), pick="largest")
+
+
+def test_a_misspelled_config_key_or_method_is_named_before_anything_runs(tmp_path):
+    """Issue #18 item 6: a typo in a copy of configs/loc/ddt.yml surfaced as `error: 'threshold'`."""
+    import yaml
+
+    from localization.config import REFERENCE, load_config, parse_overrides
+    from localization.pipeline import build_locator
+
+    config = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
+    config["ddt"]["threshhold"] = config["ddt"].pop("threshold")
+    copy = tmp_path / "mine.yml"
+    copy.write_text(yaml.safe_dump(config), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"mine.yml: unknown key ddt.threshhold; missing key ddt.threshold"):
+        load_config(copy)
+    with pytest.raises(ValueError, match="ddt.threshold takes a number"):
+        load_config(REFERENCE, parse_overrides(["ddt.threshold=abc"]))
+    with pytest.raises(ValueError, match="unknown localisation method 'dtd'"):
+        build_locator(load_config(REFERENCE, {"method": "dtd"}))
