@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from common.cli import positive_int
 from localization.config import load_config, parse_overrides
 from localization.pipeline import build_locator
 from pipeline.read_ids import IdReader
@@ -48,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
                         "for real watermarks, which keep one ID over a video) to videos.json")
     p.add_argument("--labels", help="optional <image>\\t<ID> file: prints accuracy")
     p.add_argument("--k", type=int, default=3, help="alternatives per frame")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the recogniser")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--out", default="output/read_ids", help="folder for predictions.*")
@@ -68,7 +69,10 @@ def score_videos(videos: dict, truth: dict[str, str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        p.error(f"--out {args.out} is a file; it must be a folder (created when missing)")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     overrides = parse_overrides(args.loc_opt)
     if args.loc_config == DEFAULT_LOC_CONFIG:

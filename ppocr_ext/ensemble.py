@@ -30,6 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
+from common.cli import positive_int
 from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.ctc_beam import BLANK
 from ppocr_ext.labels import LabelFileError
@@ -338,7 +339,7 @@ def ensemble_main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--k", type=int, default=5, help="k-best candidates per frame "
                         "for the per-video consensus")
     parser.add_argument("--out", default="output/ensemble", help="report folder")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for torch models")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -44,6 +44,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
+from common.cli import positive_int
 from ppocr_ext.engine import load_engine
 from ppocr_ext.ensemble import atomic_write_text, greedy_reading
 from ppocr_ext.posteriors import (Crop, CropSample, PosteriorRecognizer, TorchPosteriors,
@@ -417,7 +418,7 @@ def bench_main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--crops", help="folder or LMDB of crops (default: rendered text)")
     parser.add_argument("--labels", help="label file of a crops folder")
     parser.add_argument("--count", type=int, default=512, help="crops to time")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--threads", type=int, nargs="+",
                         default=sorted({1, os.cpu_count() or 1}),
                         help="intra-op thread counts to time both back ends with")

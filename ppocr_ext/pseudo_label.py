@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
+from common.cli import positive_int
 from ppocr_ext.ensemble import CtcReading, atomic_write_text, greedy_reading
 from ppocr_ext.labels import LabelFileError, write_label_file
 from ppocr_ext.lmdb_writer import LmdbError, iter_lmdb, lmdbs_under, write_lmdb
@@ -256,7 +257,7 @@ def pseudo_label_main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--input-labels-are-truth", action="store_true",
                         help="synthetic data: also measure the real precision against the "
                         "input's labels (LMDB labels or --labels)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for torch models")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from common.cli import positive_int
 from common.images import CROP_LIMITS, IMAGE_SUFFIXES, BadImage, check_encoded
 from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.checkpoint import CheckpointError, load_weights
@@ -199,7 +200,7 @@ def infer_main(argv: list[str] | None = None) -> InferResult:
                               default_help=" (default: the released model, models/svtr_tiny_synth)")
     parser.add_argument("--out", help="output path stem: writes STEM.csv and STEM.json "
                         "(default <output_dir>/predictions)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on CPU)")
     args = parser.parse_args(argv)
     setup_logging()

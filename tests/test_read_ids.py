@@ -140,3 +140,15 @@ def test_without_a_model_the_reader_uses_the_release_or_says_how_to_build_it(mon
         released.released_model()
     (tmp_path / "missing.onnx").write_bytes(b"x")
     assert released.released_model() == [str(tmp_path / "missing.onnx")]
+
+
+def test_a_zero_batch_or_an_output_file_is_one_usage_error(tmp_path, capsys):
+    from pipeline import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["--frames", str(tmp_path), "--batch-size", "0"])
+    assert "must be at least 1" in capsys.readouterr().err
+    (tmp_path / "out.txt").write_text("mine")
+    with pytest.raises(SystemExit):
+        cli.main(["--frames", str(tmp_path), "--out", str(tmp_path / "out.txt")])
+    assert "is a file" in capsys.readouterr().err and (tmp_path / "out.txt").read_text() == "mine"
