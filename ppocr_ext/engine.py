@@ -31,6 +31,8 @@ copying it:
 - `close_datasets`: its LMDB datasets never close their environments.
 - `infer_forward`: the engine's `infer_rec` passes SAR's valid ratios as a NumPy array,
   which `SARDecoder(mask=True)` cannot index per image.
+- `EngineConfig.save`: its trainer writes `config.yml` before loading the checkpoint;
+  the write waits until the load succeeded.
 - `build_trainer` without an Eval section: the engine indexes `cfg['Eval']` and takes
   `len()` of a missing eval loader.
 """
@@ -51,6 +53,7 @@ import yaml
 from tqdm import tqdm
 
 from ppocr_ext import checkpoint, plugins
+from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.bf16 import training_bf16
 from ppocr_ext.rec_config import ConfigError
 
@@ -187,8 +190,16 @@ class EngineConfig:
         print_dict(self.cfg, print_func)
 
     def save(self, path, cfg=None) -> None:
-        Path(path).write_text(yaml.safe_dump(checkpoint.plain(cfg or self.cfg),
-                                             sort_keys=False), encoding="utf-8")
+        """Held back until `write_pending()`: the engine saves the run's config.yml
+        before it loads the checkpoint, so a `--resume` that failed to load used to
+        overwrite the run's config with the one that did not fit."""
+        self.pending = (Path(path), cfg or self.cfg)
+
+    def write_pending(self) -> None:
+        if getattr(self, "pending", None):
+            path, cfg = self.pending
+            atomic_write_text(path, yaml.safe_dump(checkpoint.plain(cfg), sort_keys=False))
+            self.pending = None
 
 
 def _zero_grad_after_step(optimizer, args, kwargs) -> None:
@@ -363,7 +374,9 @@ def build_trainer(cfg: dict, mode: str):
             cfg["Eval"], glob["eval_batch_step"] = None, NEVER
     with warnings.catch_warnings():   # its CUDA GradScaler warns on CPU; replaced below
         warnings.filterwarnings("ignore", message=".*GradScaler is enabled, but CUDA")
-        trainer = Trainer(EngineConfig(cfg), mode=mode, task="rec")
+        engine_config = EngineConfig(cfg)
+        trainer = Trainer(engine_config, mode=mode, task="rec")
+    engine_config.write_pending()   # the checkpoint loaded: now the run's config.yml
     # its eval uses the deprecated `torch.cuda.amp.autocast` (a no-op on CPU)
     warnings.filterwarnings("ignore", message=r".*torch\.cuda\.amp\.autocast",
                             category=FutureWarning)

@@ -113,3 +113,15 @@ def test_num_threads_setting_is_honoured():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_resume_that_does_not_fit_leaves_the_runs_config_alone(tmp_path):
+    """Issue #18 item 7: a failed --resume rewrote config.yml with the config that did not
+    fit, so the run's own weights no longer loaded with it."""
+    config = tiny_config(tmp_path, make_lmdb(tmp_path / "train", 32), None, epoch_num=1,
+                         save_iter_step=[0, 1])
+    train_main(["-c", str(config)])
+    saved = (tmp_path / "out" / "config.yml").read_text()
+    with pytest.raises(SystemExit, match="does not fit"):
+        train_main(["-c", str(config), "--resume", "-o", "Architecture.Encoder.out_channels=32"])
+    assert (tmp_path / "out" / "config.yml").read_text() == saved
