@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from common.overrides import replaces_number_with_non_number
+
 
 def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
     """`["a.b=3", "c=[1, 2]"]` -> {"a.b": 3, "c": [1, 2]} with YAML-typed values."""
@@ -35,11 +37,9 @@ def apply_overrides(config: dict, overrides: dict[str, Any]) -> dict:
                 raise KeyError(f"unknown config key {'.'.join(parts[:depth + 1])!r} "
                                f"(known here: {known})")
             if depth == len(parts) - 1:
-                old = node[part]
-                if isinstance(old, (int, float)) and not isinstance(old, bool) and (
-                        not isinstance(value, (int, float)) or isinstance(value, bool)):
+                if replaces_number_with_non_number(node[part], value):
                     raise ValueError(f"override {dotted}={value!r}: {dotted} takes a number "
-                                     f"(it is {old!r})")
+                                     f"(it is {node[part]!r})")
                 node[part] = value
             else:
                 node = node[part]

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
-
+from common.images import FRAME_LIMITS, read_image
 from ppocr_ext.ctc_beam import ctc_kbest
 
 
@@ -35,7 +34,7 @@ def read_boxes(recognizer, frames: Path, boxes_json: Path, split: str, truth: di
         batch = names[first:first + batch_size]
         crops = []
         for name in batch:
-            frame = cv2.imread(str(Path(frames) / name), cv2.IMREAD_COLOR)
+            frame = read_image(Path(frames) / name, FRAME_LIMITS)
             x0, y0, x1, y1 = padded_box(boxes[name]["box"], frame.shape[1], frame.shape[0])
             crops.append(frame[y0:y1, x0:x1])
         for name, probs in zip(batch, recognizer.posteriors(crops, batch_size=batch_size)):

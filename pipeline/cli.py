@@ -19,10 +19,10 @@ from pipeline.read_ids import IdReader
 from pipeline.reports import load_truth, score, write_readings
 from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.consensus import consensus_by_video
-from ppocr_ext.split import video_id
 from ppocr_ext.posteriors import load_recognizer
 from ppocr_ext.rec_config import PROJECT_ROOT
 from ppocr_ext.released import released_model
+from ppocr_ext.split import video_id
 
 DEFAULT_LOC_CONFIG = "configs/loc/ddt.yml"
 # the released localiser (models/loc_ddt, trained by `make localize` on the demo's frames)

@@ -184,6 +184,7 @@ class EngineConfig:
 
     def __init__(self, cfg: dict):
         self.cfg = cfg
+        self.pending: tuple[Path, dict] | None = None   # the config.yml save held back
 
     def print_cfg(self, print_func=print) -> None:
         from tools.engine.config import print_dict
@@ -196,7 +197,7 @@ class EngineConfig:
         self.pending = (Path(path), cfg or self.cfg)
 
     def write_pending(self) -> None:
-        if getattr(self, "pending", None):
+        if self.pending is not None:
             path, cfg = self.pending
             atomic_write_text(path, yaml.safe_dump(checkpoint.plain(cfg), sort_keys=False))
             self.pending = None
@@ -264,6 +265,14 @@ def _seed_numpy_in_worker(worker_id: int) -> None:
     np.random.seed(torch.initial_seed() % 2 ** 32)
 
 
+def _rebuilt(loader, **sampling) -> torch.utils.data.DataLoader:
+    """The engine's train DataLoader again, with our sampling and persistent workers."""
+    return torch.utils.data.DataLoader(
+        loader.dataset, batch_size=loader.batch_size, drop_last=loader.drop_last,
+        num_workers=loader.num_workers, collate_fn=loader.collate_fn,
+        pin_memory=loader.pin_memory, persistent_workers=loader.num_workers > 0, **sampling)
+
+
 class TrainLoader:
     """What the engine's train loop iterates over instead of its DataLoader (module doc).
 
@@ -277,8 +286,8 @@ class TrainLoader:
         self.step = trainer.status.get("global_step", 0)
         loader = trainer.train_dataloader
         if getattr(loader.dataset, "stream", False):
-            self.loader = self._streaming(loader, StreamSampler(self, len(loader.dataset),
-                                                                loader.batch_size or 1))
+            self.loader = _rebuilt(loader, sampler=StreamSampler(self, len(loader.dataset),
+                                                                 loader.batch_size or 1))
         else:
             self.loader = self._reshuffling(loader, trainer.cfg)
         steps = len(self.loader)
@@ -292,20 +301,7 @@ class TrainLoader:
         if (not cfg["Train"]["loader"].get("shuffle") or cfg["Global"].get("distributed")
                 or loader.batch_size is None):
             return loader
-        return torch.utils.data.DataLoader(
-            loader.dataset, batch_size=loader.batch_size, shuffle=True,
-            drop_last=loader.drop_last, num_workers=loader.num_workers,
-            collate_fn=loader.collate_fn, pin_memory=loader.pin_memory,
-            worker_init_fn=_seed_numpy_in_worker,
-            persistent_workers=loader.num_workers > 0)
-
-    @staticmethod
-    def _streaming(loader, sampler):
-        return torch.utils.data.DataLoader(
-            loader.dataset, batch_size=loader.batch_size, sampler=sampler,
-            drop_last=loader.drop_last, num_workers=loader.num_workers,
-            collate_fn=loader.collate_fn, pin_memory=loader.pin_memory,
-            persistent_workers=loader.num_workers > 0)
+        return _rebuilt(loader, shuffle=True, worker_init_fn=_seed_numpy_in_worker)
 
     @property
     def dataset(self):

@@ -146,9 +146,10 @@ def replacing_dirs(targets: Sequence[str | os.PathLike]) -> Iterator[list[Path]]
 
     Staging folders are hidden siblings of their targets (same file system, so the final
     renames are atomic); those a killed run left behind are removed first. Each folder
-    put in place carries MARKER, and only such folders (or empty ones) are replaced. Existing targets are moved aside before the swap and deleted
-    after it; if any rename fails, the ones already done are rolled back. On any error
-    the staging folders are deleted and the targets are left untouched.
+    put in place carries MARKER, and only such folders (or empty ones) are replaced.
+    Existing targets are moved aside before the swap and deleted after it; if any rename
+    fails, the ones already done are rolled back. On any error the staging folders are
+    deleted and the targets are left untouched.
     """
     targets = [Path(target) for target in targets]
     for target in targets:

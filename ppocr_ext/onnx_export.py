@@ -290,7 +290,7 @@ def compare(reference: PosteriorRecognizer, other: PosteriorRecognizer,
             "differing": [(i, x, y) for i, (x, y) in enumerate(zip(texts_a, texts_b)) if x != y]}
 
 
-def _check_crops(source: str | None, count: int = 64) -> list[Crop]:
+def check_crops(source: str | None, count: int = 64) -> list[Crop]:
     """Crops to compare torch and ONNX on: the first `count` of a folder/LMDB, or
     seeded random images when none is given."""
     if source:
@@ -353,7 +353,7 @@ def export_main(argv: list[str] | None = None) -> dict:
                                                      parse_overrides(args.opt))
             path = export_recognizer(torch_recognizer, args.out, args.opset)
             result = compare(torch_recognizer, load_onnx_recognizer(path),
-                             _check_crops(args.check_crops))
+                             check_crops(args.check_crops))
             print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
             print(f"torch vs onnxruntime on {result['crops']} crops: same string on "
                   f"{result['same_strings']}, largest posterior difference "

@@ -31,18 +31,18 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from common.images import CROP_LIMITS, BadImage, check_encoded
 from ppocr_ext.engine import infer_forward, load_engine
 from ppocr_ext.labels import LabelFileError, format_problems, read_label_file
 from ppocr_ext.lmdb_writer import iter_lmdb, lmdb_names
 from ppocr_ext.rec_config import ConfigError, load_config
-from common.images import CROP_LIMITS, BadImage, check_encoded
 from ppocr_ext.rec_infer import Recognizer, list_images
 
 LOG = logging.getLogger(__name__)
 Crop = Union[bytes, np.ndarray]
 CTC_POSTPROCESS = "CTCLabelDecode"
 # Global keys that name files on the machine that trained: never part of an export.
-_MACHINE_PATH_KEYS = frozenset({"character_dict_path", "pretrained_model", "checkpoints",
+MACHINE_PATH_KEYS = frozenset({"character_dict_path", "pretrained_model", "checkpoints",
                                 "output_dir", "save_res_path", "infer_img"})
 
 
@@ -64,7 +64,7 @@ def inference_spec(cfg: dict, charset: Sequence[str]) -> dict:
         raise ConfigError(f"{cfg.get('filename', 'config')}: Eval.dataset.transforms must "
                           "start with a Decode step (e.g. DecodeImage)")
     scalars = {key: value for key, value in cfg["Global"].items()
-               if key not in _MACHINE_PATH_KEYS
+               if key not in MACHINE_PATH_KEYS
                and (value is None or isinstance(value, (str, int, float, bool)))}
     return {"algorithm": cfg["Architecture"]["algorithm"], "charset": list(charset),
             "steps": steps, "global": scalars, "config": cfg.get("filename")}

@@ -22,6 +22,8 @@ from typing import Iterable
 import lmdb
 import yaml
 
+from common.overrides import replaces_number_with_non_number
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BASE_KEY = "_BASE_"
 INPUT_PATH_KEYS = ("character_dict_path", "pretrained_model", "checkpoints", "infer_img")
@@ -120,18 +122,19 @@ def apply_override(cfg: dict, override: str) -> None:
         raise ConfigError(f"override {override!r}: value is not valid YAML") from err
     node = cfg
     for depth, key in enumerate(keys):
-        where = ".".join(keys[:depth + 1])
+        parents, last = keys[:depth], depth == len(keys) - 1
         if not isinstance(node, dict):
-            raise ConfigError(f"override {override!r}: {'.'.join(keys[:depth])} is "
+            raise ConfigError(f"override {override!r}: {'.'.join(parents)} is "
                               f"{type(node).__name__}, not a section")
-        strict = tuple(keys[:depth]) in STRICT_SECTIONS and not (
-            keys[:depth] == ["Global"] and key in OPTIONAL_GLOBAL_KEYS)
-        if key not in node and (strict or depth < len(keys) - 1 and depth < 1):
-            known = ", ".join(sorted(map(str, node))) or "none"
-            raise ConfigError(f"override {override!r}: unknown key {where} (known here: {known})")
-        if key not in node:   # a new keyword of an engine component
-            node[key] = {} if depth < len(keys) - 1 else None
-        if depth == len(keys) - 1:
+        if key not in node:
+            closed = (tuple(parents) in STRICT_SECTIONS
+                      and not (parents == ["Global"] and key in OPTIONAL_GLOBAL_KEYS))
+            if closed or (depth == 0 and not last):   # the top-level sections are closed too
+                known = ", ".join(sorted(map(str, node))) or "none"
+                raise ConfigError(f"override {override!r}: unknown key "
+                                  f"{'.'.join(keys[:depth + 1])} (known here: {known})")
+            node[key] = None   # a new keyword of an engine component
+        if last:
             if node[key] is not None:
                 _check_type(override, key, node[key], value)
             node[key] = value
@@ -142,11 +145,9 @@ def apply_override(cfg: dict, override: str) -> None:
 
 
 def _check_type(override: str, key: str, old, new) -> None:
-    number = (int, float)
-    if isinstance(old, number) and not isinstance(old, bool) and \
-            (not isinstance(new, number) or isinstance(new, bool)):
+    if replaces_number_with_non_number(old, new):
         raise ConfigError(f"override {override!r}: {key} takes a number (it is {old!r})")
-    if key in POSITIVE_KEYS and isinstance(new, number) and new < 1:
+    if key in POSITIVE_KEYS and isinstance(new, (int, float)) and new < 1:
         raise ConfigError(f"override {override!r}: {key} must be at least 1")
 
 

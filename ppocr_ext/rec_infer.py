@@ -27,8 +27,8 @@ from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.checkpoint import CheckpointError, load_weights
 from ppocr_ext.engine import fused_attention, infer_forward, load_engine
 from ppocr_ext.rec_config import ConfigError, check_config, load_config, parse_overrides
-from ppocr_ext.released import RELEASED_CONFIG, RELEASED_WEIGHTS, require_released
 from ppocr_ext.rec_train import config_arguments, setup_logging
+from ppocr_ext.released import RELEASED_CONFIG, RELEASED_WEIGHTS, require_released
 
 LOG = logging.getLogger(__name__)
 

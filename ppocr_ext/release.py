@@ -19,25 +19,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
 import yaml
 
 from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.checkpoint import CheckpointError, atomic_save, plain
-from ppocr_ext.onnx_export import (OnnxExportError, _check_crops, compare, export_recognizer,
+from ppocr_ext.lmdb_writer import DEFAULT_DICT
+from ppocr_ext.onnx_export import (OnnxExportError, check_crops, compare, export_recognizer,
                                    load_onnx_recognizer)
-from ppocr_ext.posteriors import load_torch_recognizer
-from ppocr_ext.rec_config import ConfigError, load_config
-
-MACHINE_KEYS = ("pretrained_model", "checkpoints", "output_dir", "save_res_path", "infer_img")
+from ppocr_ext.posteriors import MACHINE_PATH_KEYS, load_torch_recognizer
+from ppocr_ext.rec_config import PROJECT_ROOT, ConfigError, load_config
 
 
-def release(config: str, weights: str, out_dir: str, check_crops: str | None = None) -> dict:
+def release(config: str, weights: str, out_dir: str, check_crops_from: str | None = None) -> dict:
     """Write model.onnx, model.pth and config.yml into `out_dir`; return the checks."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     reference = load_torch_recognizer(config, weights)
-    crops = _check_crops(check_crops)
+    crops = check_crops(check_crops_from)
 
     onnx_path = export_recognizer(reference, out / "model.onnx")
     onnx_check = compare(reference, load_onnx_recognizer(onnx_path), crops)
@@ -48,9 +46,10 @@ def release(config: str, weights: str, out_dir: str, check_crops: str | None = N
     half_check = compare(reference, load_torch_recognizer(config, out / "model.pth"), crops)
 
     cfg = load_config(config)
-    for key in MACHINE_KEYS:
+    for key in MACHINE_PATH_KEYS:
         cfg["Global"].pop(key, None)
-    cfg["Global"]["character_dict_path"] = "ppocr_ext/dicts/id62.txt"
+    # relative: configs resolve it against the project root wherever they are run
+    cfg["Global"]["character_dict_path"] = str(DEFAULT_DICT.relative_to(PROJECT_ROOT))
     for section in ("Train", "Eval"):
         dataset = cfg.get(section, {}).get("dataset", {})
         for key in ("data_dir", "real_data_dir"):

@@ -36,8 +36,9 @@ from synth.crops import CropConfig, render_crop
 from synth.fonts import font_catalog
 
 # `data_dir` is accepted (and unused) so a config can inherit an LMDBDataSet section
-KEYS = ("name", "data_dir", "seed", "samples_per_epoch", "ramp_samples", "start_difficulty", "font_split",
-        "photos", "real_data_dir", "real_ratio", "transforms", "ext_op_transform_idx")
+KEYS = ("name", "data_dir", "seed", "samples_per_epoch", "ramp_samples", "start_difficulty",
+        "font_split", "photos", "real_data_dir", "real_ratio", "transforms",
+        "ext_op_transform_idx")
 RETRY_STRIDE = 1_000_003   # a sample the transforms reject is replaced by i + this
 
 

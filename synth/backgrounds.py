@@ -28,7 +28,6 @@ from common.images import IMAGE_SUFFIXES
 CANVAS_MARGIN = 1.12  # the canvas is this much larger than the frame: room for camera motion
 
 
-
 # ---------------------------------------------------------------- colours and base layers
 
 def _random_colour(rng, saturation=(0.0, 0.85), value=(0.08, 0.98)):

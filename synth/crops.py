@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from synth.backgrounds import crop_background
+from synth.degrade import jpeg_roundtrip
 from synth.fonts import FontCatalog
 from synth.ids import ID_MAX_LEN, ID_MIN_LEN, sample_id
 from synth.watermark import Placement, WatermarkStyle, blend_watermark, render_patch
@@ -101,7 +102,7 @@ def _crop_window(rng, line_box, id_box, size, d, shape):
 def _degrade(rng, image, downscale, d, jpeg):
     """Video JPEG at the source size, one or two downscales, blur, a final JPEG."""
     if rng.random() < 0.6 * d:
-        image = _jpeg(image, int(rng.integers(60, 96)))
+        image = jpeg_roundtrip(image, int(rng.integers(60, 96)))
     h, w = image.shape[:2]
     steps = [downscale] if rng.random() > 0.3 * d else [np.sqrt(downscale)] * 2
     for step in steps:
@@ -110,12 +111,7 @@ def _degrade(rng, image, downscale, d, jpeg):
         image = cv2.resize(image, (w, h), interpolation=resampler)
     if rng.random() < 0.2 * d:
         image = cv2.GaussianBlur(image, (3, 3), rng.uniform(0.3, 0.9))
-    return _jpeg(image, int(rng.integers(int(_lerp(85, jpeg[0], d)), jpeg[1] + 1)))
-
-
-def _jpeg(image, quality):
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return jpeg_roundtrip(image, int(rng.integers(int(_lerp(85, jpeg[0], d)), jpeg[1] + 1)))
 
 
 def render_crop(rng, catalog: FontCatalog, difficulty: float, config: CropConfig = CropConfig(),

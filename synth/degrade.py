@@ -26,7 +26,8 @@ def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
     return data.tobytes()
 
 
-def _jpeg_roundtrip(image, quality):
+def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
+    """The image as a JPEG of `quality` would decode it."""
     return cv2.imdecode(np.frombuffer(encode_jpeg(image, quality), np.uint8), cv2.IMREAD_COLOR)
 
 
@@ -37,7 +38,7 @@ def train_frame_jpeg(rng, frame: np.ndarray) -> bytes:
 def test_frame_jpeg(rng, frame: np.ndarray, size: tuple[int, int]) -> bytes:
     """Video compression, a downscale to `size` (mostly area-averaging, as players and
     screenshot tools do, sometimes bilinear), then a low-quality JPEG."""
-    frame = _jpeg_roundtrip(frame, int(rng.integers(*VIDEO_JPEG_QUALITY, endpoint=True)))
+    frame = jpeg_roundtrip(frame, int(rng.integers(*VIDEO_JPEG_QUALITY, endpoint=True)))
     interpolation = cv2.INTER_AREA if rng.random() < 0.7 else cv2.INTER_LINEAR
     small = cv2.resize(frame, size, interpolation=interpolation)
     return encode_jpeg(small, int(rng.integers(*TEST_JPEG_QUALITY, endpoint=True)))
