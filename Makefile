@@ -70,7 +70,7 @@ demo: $(DEMO_OUT)/read_release/score.json
 
 $(DEMO_OUT)/read_release/score.json: $(DEMO_DATA)/boxes.json
 	$(PY) tools/read_ids.py --frames $(DEMO_DATA)/test --labels $(DEMO_DATA)/test_labels.txt \
-	  --out $(DEMO_OUT)/read_release --threads 2 --group-by video
+	  --out $(DEMO_OUT)/read_release --threads 2
 
 demo-train: $(DEMO_OUT)/read/score.json show-loc
 	@echo "demo-train done: predictions in $(DEMO_OUT)/read/, pictures in $(DEMO_OUT)/*.png"

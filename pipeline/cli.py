@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"exact match {s['exact_match']:.4f} on {s['n']} frames "
               f"(normalised edit distance {s['norm_edit_distance']:.4f}), "
               f"truth in top {args.k}: {s[f'truth_in_top{args.k}']:.4f}")
-        if "video_consensus" in s:
+        if s.get("video_consensus", {}).get("videos"):   # none where every frame has its own ID
             v = s["video_consensus"]
             print(f"per-video consensus: {v['exact_match']:.4f} of {v['videos']} videos whose "
                   "frames share one label")
