@@ -11,8 +11,9 @@ setup(
     version="0.1.0",
     description="Weakly supervised localisation + SVTR/SAR recognition of account IDs "
                 "in low-resolution video frames",
-    packages=find_packages(include=["common", "ppocr_ext", "ppocr_ext.*", "localization", "pipeline",
-                                    "localization.*", "synth", "synth.*"]),
-    package_data={"ppocr_ext": ["dicts/*.txt"]},
+    packages=find_packages(include=["common", "common.*", "synth", "synth.*", "localization",
+                                    "localization.*", "ppocr_ext", "ppocr_ext.*", "pipeline",
+                                    "pipeline.*"]),
+    package_data={"common": ["dicts/*.txt"]},
     python_requires=">=3.10",
 )

@@ -11,6 +11,7 @@ truncated; and whatever is refused raises `BadImage` with a reason that names no
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
 
@@ -100,3 +102,21 @@ def read_bytes(path: str | Path) -> bytes:
 def read_image(path: str | Path, limits: ImageLimits = ImageLimits(), gray: bool = False) -> np.ndarray:
     """Decode an image file with `decode_image`'s checks."""
     return decode_image(read_bytes(path), limits, gray)
+
+
+def is_image_file(path: str | Path) -> bool:
+    """Whether a file name has one of the image suffixes (any case)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_frame(path: Path, gray: bool = False) -> np.ndarray | None:
+    """Decoded frame, or None (logged with its name and the reason) when it is refused."""
+    try:
+        return read_image(path, FRAME_LIMITS, gray=gray)
+    except BadImage as err:
+        log.warning("skipping frame %s: %s", path, err)
+        return None
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from localization.frames import FrameRecord, read_frame
+from common.images import read_frame
+from localization.frame_records import FrameRecord
 from localization.geometry import Box, hit, integer_box, intersection, iou, is_landscape, rows_area
 from localization.locator import Localisation, Locator
 

@@ -12,18 +12,12 @@ from typing import Any
 
 import yaml
 
-from common.overrides import replaces_number_with_non_number
+from common.config import parse_override, replaces_number_with_non_number
 
 
 def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
     """`["a.b=3", "c=[1, 2]"]` -> {"a.b": 3, "c": [1, 2]} with YAML-typed values."""
-    overrides = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise ValueError(f"override {pair!r} is not of the form key=value")
-        key, value = pair.split("=", 1)
-        overrides[key.strip()] = yaml.safe_load(value)
-    return overrides
+    return dict(parse_override(pair) for pair in pairs or [])
 
 
 def apply_overrides(config: dict, overrides: dict[str, Any]) -> dict:

@@ -10,19 +10,18 @@ Output of one run (`output.dir`):
                         in `output.train_low_jpeg` (fixed per frame name) like a
                         screenshot (the engine reads every LMDB under `train/`)
     test                crops of the test frames
-Train crops are split by video (`ppocr_ext.split`), so no background is on both sides.
+Train crops are split by video (`common.split`), so no background is on both sides.
 Labels (`<image>\\t<ID>`) are carried into the LMDBs. A split without a label file has no
 reading to carry: its crops go to `<split>_crops/` as image files instead.
 
 Frames are localised in one pass (boxes kept, crops not), then each database re-reads
 its frames to cut them: memory stays flat on challenge-sized folders, and every set of
-databases is published together only once complete (ppocr_ext.lmdb_writer).
+databases is published together only once complete (common.lmdb_io).
 """
 from __future__ import annotations
 
 import json
 import logging
-import os
 import zlib
 from pathlib import Path
 from typing import Iterator
@@ -31,11 +30,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from localization.frames import FrameRecord, low_res_version, read_frame
+from common.atomic import atomic_write_text
+from common.images import read_frame
+from common.lmdb_io import fill_lmdb, replacing_dirs
+from common.split import split_by_video
+from localization.frame_records import FrameRecord, low_res_version
 from localization.geometry import crop_rows, scale_rows
 from localization.locator import Localisation, Locator
-from ppocr_ext.lmdb_writer import fill_lmdb, replacing_dirs
-from ppocr_ext.split import split_by_video
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +138,7 @@ def write_crop_files(folder: Path, records: list[FrameRecord], boxes: dict,
 
 
 def write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(payload, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    atomic_write_text(path, json.dumps(payload, indent=0, ensure_ascii=False) + "\n")
 
 
 def export_split(locator: Locator, split: str, records: list[FrameRecord], out_dir: Path,

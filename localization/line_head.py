@@ -26,13 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from localization.geometry import integer_box
 from localization.id_line import id_line_run
 from localization.locator import Locator
 from localization.model import LineHead, StripClassifier
-from localization.training import WorkSet, cosine_lr
+from localization.training import WorkSet, fit_on_buckets, teacher_results
 
 POSITIVE_WEIGHT = 5.0   # see train_line_head
 
@@ -52,30 +51,25 @@ def line_targets(teacher: Locator, work_set: WorkSet) -> LineTargets:
     top_band, bottom_band = teacher.side_bands()
     out, heights = {}, []
     for shape, frames in work_set.buckets.items():
-        versions = frames.reshape(-1, *frames.shape[2:])
         pairs, maps = [], []
-        for start in tqdm(range(0, len(versions), 256), desc="ID-line pseudo-labels", unit="batch"):
-            chunk = list(versions[start:start + 256])
-            for frame, result in zip(chunk, teacher.locate(chunk)):
-                if result.fallback:
-                    continue
-                x0, y0, x1, y1 = integer_box(result.rows[0][0], shape[1], shape[0])
-                anchor = None if result.anchor_row is None else result.anchor_row - y0
-                run = id_line_run(frame[y0:y1, x0:x1], anchor)
-                if run is None:
-                    continue
-                heights.append((run[1] - run[0]) / min(shape))
-                top = result.side == "top"
-                band = top_band if top else bottom_band
-                pair = teacher.pair(frame, top)
-                # each cell's centre in frame (= working) pixels
-                rows = band.work_row - band.start + (np.arange(pair.shape[0] // stride) + 0.5) * stride
-                cols = (np.arange(pair.shape[1] // stride) + 0.5) * stride
-                on_line = (rows >= y0 + run[0] - 1) & (rows <= y0 + run[1] + 1)
-                in_box = (cols >= result.raw_box[0]) & (cols <= result.raw_box[2])
-                target = np.outer(on_line, in_box).astype(np.float32)
-                pairs += [pair, teacher.pair(frame, not top)]
-                maps += [target, np.zeros_like(target)]
+        for frame, result in teacher_results(teacher, frames, "ID-line pseudo-labels"):
+            x0, y0, x1, y1 = integer_box(result.rows[0][0], shape[1], shape[0])
+            anchor = None if result.anchor_row is None else result.anchor_row - y0
+            run = id_line_run(frame[y0:y1, x0:x1], anchor)
+            if run is None:
+                continue
+            heights.append((run[1] - run[0]) / min(shape))
+            top = result.side == "top"
+            band = top_band if top else bottom_band
+            pair = teacher.pair(frame, top)
+            # each cell's centre in frame (= working) pixels
+            rows = band.work_row - band.start + (np.arange(pair.shape[0] // stride) + 0.5) * stride
+            cols = (np.arange(pair.shape[1] // stride) + 0.5) * stride
+            on_line = (rows >= y0 + run[0] - 1) & (rows <= y0 + run[1] + 1)
+            in_box = (cols >= result.raw_box[0]) & (cols <= result.raw_box[2])
+            target = np.outer(on_line, in_box).astype(np.float32)
+            pairs += [pair, teacher.pair(frame, not top)]
+            maps += [target, np.zeros_like(target)]
         if pairs:
             out[shape] = (np.stack(pairs), np.stack(maps))
     if not out:
@@ -90,26 +84,14 @@ def train_line_head(teacher: Locator, targets: LineTargets, steps: int, batch_si
     same values). Positive cells are a few percent of a pair: they weigh
     POSITIVE_WEIGHT times a negative one."""
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
     head = LineHead(teacher.classifier.channels[-1], line_height=targets.line_height)
-    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
-    data = list(targets.by_shape.values())
-    sizes = np.array([len(pairs) for pairs, _ in data], float)
-    head.train()
-    progress = tqdm(range(steps), desc="line head", unit="step")
-    running = None
-    for step in progress:
-        cosine_lr(optimizer, lr, step, steps, warmup=max(1, steps // 20))
-        pairs, maps = data[rng.choice(len(data), p=sizes / sizes.sum())]
-        pick = rng.integers(len(pairs), size=batch_size)
+
+    def batch_loss(bucket, pick):
+        pairs, maps = bucket
         features = teacher.pair_features(pairs[pick]).clone()
-        loss = nn.functional.binary_cross_entropy_with_logits(
+        return nn.functional.binary_cross_entropy_with_logits(
             head(features), torch.from_numpy(maps[pick]), pos_weight=torch.tensor(POSITIVE_WEIGHT))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
-        progress.set_postfix(loss=f"{running:.4f}")
-    return head.eval()
+    return fit_on_buckets(head, list(targets.by_shape.values()), steps, batch_size, lr, seed,
+                          "line head", batch_loss)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,8 +20,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from common.atomic import atomic_path
+from common.images import read_frame
 from localization.ddt import DDTProjection, DescriptorStats
-from localization.frames import FrameRecord, low_res_version, read_frame
+from localization.frame_records import FrameRecord, low_res_version
 from localization.geometry import stitch_strips
 from localization.locator import Locator, Margins, WorkParams
 from localization.model import INPUT_FORMAT, BoxRegressor, LineHead, StripClassifier, normalise
@@ -88,6 +89,31 @@ def cosine_lr(optimizer, base_lr: float, step: int, steps: int, warmup: int) -> 
         group["lr"] = lr
 
 
+def fit_on_buckets(model: nn.Module, data: list[tuple], steps: int, batch_size: int,
+                   lr: float, seed: int, desc: str, batch_loss) -> nn.Module:
+    """The training loop of the networks taught by a fitted localiser (PSOL's regressor,
+    the line head): AdamW with a cosine LR after a 5% warm-up; each step draws one shape
+    bucket of `data` (weighted by its size; a bucket is a tuple of arrays whose first
+    holds the inputs) and `batch_size` random items of it, and minimises
+    `batch_loss(bucket, picked indices)`. Seed torch before building `model`."""
+    rng = np.random.default_rng(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sizes = np.array([len(bucket[0]) for bucket in data], float)
+    model.train()
+    progress = tqdm(range(steps), desc=desc, unit="step")
+    running = None
+    for step in progress:
+        cosine_lr(optimizer, lr, step, steps, warmup=max(1, steps // 20))
+        bucket = data[rng.choice(len(data), p=sizes / sizes.sum())]
+        loss = batch_loss(bucket, rng.integers(len(bucket[0]), size=batch_size))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
+        progress.set_postfix(loss=f"{running:.4f}")
+    return model.eval()
+
+
 def _autocast(bf16: bool):
     """bf16 autocast halves the step time on CPUs with avx512_bf16; off means fp32."""
     return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
@@ -150,6 +176,19 @@ def fit_projection(model: StripClassifier, work_set: WorkSet, work: WorkParams,
     return projection
 
 
+def teacher_results(teacher: Locator, frames: np.ndarray, desc: str):
+    """`(frame, result)` for every version of every frame of one shape bucket that
+    `teacher` localises (frames where it found no blob are left out): the pass over the
+    train frames in which a fitted localiser teaches the next one (PSOL's pseudo-boxes,
+    the line head's ID lines)."""
+    versions = frames.reshape(-1, *frames.shape[2:])
+    for start in tqdm(range(0, len(versions), 256), desc=desc, unit="batch"):
+        chunk = list(versions[start:start + 256])
+        for frame, result in zip(chunk, teacher.locate(chunk)):
+            if not result.fallback:
+                yield frame, result
+
+
 def pseudo_boxes(locator: Locator, work_set: WorkSet):
     """DDT's boxes on the train frames, as PSOL's targets: (bands, fractions of the band)
     per frame shape. The band is the one the classifier chose, the same the regressor
@@ -158,19 +197,14 @@ def pseudo_boxes(locator: Locator, work_set: WorkSet):
     top_band, bottom_band = locator.side_bands()
     out = {}
     for shape, frames in work_set.buckets.items():
-        versions = frames.reshape(-1, *frames.shape[2:])
         bands, targets = [], []
-        for start in tqdm(range(0, len(versions), 256), desc="DDT pseudo-boxes", unit="batch"):
-            chunk = list(versions[start:start + 256])
-            for frame, result in zip(chunk, locator.locate(chunk)):
-                if result.fallback:
-                    continue
-                band = top_band if result.side == "top" else bottom_band
-                rows = band.stop - band.start
-                x0, y0, x1, y1 = result.raw_box
-                bands.append(frame[band.work_row:band.work_row + rows])
-                targets.append([x0 / shape[1], (y0 - band.work_row) / rows,
-                                x1 / shape[1], (y1 - band.work_row) / rows])
+        for frame, result in teacher_results(locator, frames, "DDT pseudo-boxes"):
+            band = top_band if result.side == "top" else bottom_band
+            rows = band.stop - band.start
+            x0, y0, x1, y1 = result.raw_box
+            bands.append(frame[band.work_row:band.work_row + rows])
+            targets.append([x0 / shape[1], (y0 - band.work_row) / rows,
+                            x1 / shape[1], (y1 - band.work_row) / rows])
         if bands:
             out[shape] = (np.stack(bands), np.asarray(targets, np.float32))
     if not out:
@@ -181,36 +215,21 @@ def pseudo_boxes(locator: Locator, work_set: WorkSet):
 def train_regressor(targets_by_shape: dict, channels, steps: int, batch_size: int,
                     lr: float, seed: int, bf16: bool) -> BoxRegressor:
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
     model = BoxRegressor(tuple(channels))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    data = list(targets_by_shape.values())
-    sizes = np.array([len(d[0]) for d in data], float)
-    model.train()
-    progress = tqdm(range(steps), desc="PSOL box regressor", unit="step")
-    running = None
-    for step in progress:
-        cosine_lr(optimizer, lr, step, steps, warmup=max(1, steps // 20))
-        bands, targets = data[rng.choice(len(data), p=sizes / sizes.sum())]
-        pick = rng.integers(len(bands), size=batch_size)
+
+    def batch_loss(bucket, pick):
+        bands, targets = bucket
         with _autocast(bf16):
             predicted = model(normalise(torch.from_numpy(bands[pick]))).float()
-        loss = nn.functional.smooth_l1_loss(predicted, torch.from_numpy(targets[pick]), beta=0.02)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
-        progress.set_postfix(loss=f"{running:.4f}")
-    model.eval()
-    return model
+        return nn.functional.smooth_l1_loss(predicted, torch.from_numpy(targets[pick]), beta=0.02)
+    return fit_on_buckets(model, list(targets_by_shape.values()), steps, batch_size, lr, seed,
+                          "PSOL box regressor", batch_loss)
 
 
 # -- checkpoints -----------------------------------------------------------------------
 def _atomic_save(payload: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(payload, temporary)
-    os.replace(temporary, path)
+    with atomic_path(path, suffix=".tmp") as temporary:
+        torch.save(payload, temporary)
 
 
 def _check_input(path: Path, payload: dict, force_key: str) -> None:

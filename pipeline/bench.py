@@ -10,23 +10,25 @@ train.log); pictures of the curve, the confusions and the failures.
 """
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import resource
-import shlex
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from common.command import command_line
+from common.hardware import describe_machine, machine
+from pipeline.assemble import add_reader_arguments, build_reader
 from pipeline.box_reading import read_boxes
 from pipeline.read_ids import FrameReading, IdReader
 from pipeline.reports import load_truth, score
 from ppocr_ext.glyph_ceiling import closest_pairs, coin_flip_ceiling, indistinguishable_groups, render_glyphs
-from ppocr_ext.rec_bench import machine
 from ppocr_ext.train_log import read_train_log
-
+from synth.fonts import DEFAULT_FONT_ROOT, LATIN_FACES
 
 
 def timed_read(reader: IdReader, folder: Path) -> tuple[list[FrameReading], dict]:
@@ -60,10 +62,6 @@ def glyph_report(font_paths: dict[str, Path], size_px: int = 14) -> list[dict]:
 
 def peak_memory_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def command_line() -> str:
-    return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
 
 
 def plot_curve(curve: list[dict], path: Path) -> None:
@@ -134,8 +132,7 @@ def peer_rows(peers: dict) -> dict:
 def to_markdown(results: dict) -> str:
     lines = ["# Benchmark", "", f"Command: `{results['command']}`  ",
              f"Date: {results['date']}  ",
-             f"Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, "
-             f"torch {results['machine']['torch']} ({results['machine']['torch_threads']} threads)  ",
+             f"Machine: {describe_machine(results['machine'])}  ",
              f"Models: localiser `{results['localiser']}`, recogniser `{results['recogniser']}`", ""]
     lines += ["## Accuracy (frame level, case-sensitive)", "",
               f"| frames | n | exact match | 1 - NED | truth in top {results['k']} | GT boxes exact / top {results['k']} | frames/s end to end | localise s | recognise s | beam s | peak MB |",
@@ -173,25 +170,13 @@ def to_markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> dict:
-    import argparse
-    import logging
-
-    import torch
-
-    from localization.config import load_config, parse_overrides
-    from localization.pipeline import build_locator
-    from ppocr_ext.posteriors import load_recognizer
-    from synth.fonts import DEFAULT_FONT_ROOT, LATIN_FACES
-
+def bench_e2e_main(argv: list[str] | None = None) -> dict:
+    """The end-to-end benchmark (`tools/bench.py`, `make bench-e2e`)."""
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--set", action="append", required=True, metavar="NAME=FRAMES:LABELS",
                    help="a named folder of full frames and its label file (repeatable)")
-    p.add_argument("--loc-config", default="configs/loc/ddt.yml")
-    p.add_argument("--loc-opt", nargs="*", default=[])
-    p.add_argument("--model", nargs="+", required=True, metavar="PATH",
-                   help="CONFIG.yml WEIGHTS.pth, or MODEL.onnx")
+    add_reader_arguments(p)
     p.add_argument("--train-log", help="the recogniser's train.log, for the training curve")
     p.add_argument("--peers", help="bench/peers.json of tools/bench_peers.py (its own optional "
                    "install): its figures are quoted beside ours, with its command")
@@ -200,12 +185,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--out", default="bench/results", help="writes OUT.md, OUT.json and OUT_*.png")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    locator = build_locator(load_config(args.loc_config, parse_overrides(args.loc_opt)))
-    torch.set_num_threads(args.threads)
-    reader = IdReader(locator, load_recognizer(args.model), k=args.k)
+    reader = build_reader(args, k=args.k, threads=args.threads)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    results = {"command": command_line(), "date": datetime.now().isoformat(timespec="seconds"),
+    results = {"command": command_line("bench.py", argv), "date": datetime.now().isoformat(timespec="seconds"),
                "machine": machine(), "k": args.k, "localiser": f"{args.loc_config} {' '.join(args.loc_opt)}",
                "recogniser": " ".join(args.model), "sets": {}}
     for spec in args.set:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from common.images import FRAME_LIMITS, read_image
-from ppocr_ext.ctc_beam import ctc_kbest
+from ppocr_ext.ctc import ctc_kbest
 
 
 def padded_box(box, frame_w: int, frame_h: int, pad: float = 0.3) -> tuple[int, int, int, int]:

@@ -10,40 +10,19 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
-
+from common.atomic import atomic_write_text
 from common.cli import positive_int
-from localization.config import load_config, parse_overrides
-from localization.pipeline import build_locator
-from pipeline.read_ids import IdReader
+from common.split import video_id
+from pipeline.assemble import add_reader_arguments, build_reader
 from pipeline.reports import load_truth, score, write_readings
-from ppocr_ext.atomic import atomic_write_text
 from ppocr_ext.consensus import consensus_by_video
-from ppocr_ext.posteriors import load_recognizer
-from ppocr_ext.rec_config import PROJECT_ROOT
-from ppocr_ext.released import released_model
-from ppocr_ext.split import video_id
-
-DEFAULT_LOC_CONFIG = "configs/loc/ddt.yml"
-# the released localiser (models/loc_ddt, trained by `make localize` on the demo's frames)
-# cutting the ID line the released recogniser reads
-RELEASED_LOC_OPTS = [f"model.checkpoint={PROJECT_ROOT / 'models' / 'loc_ddt' / 'strip_ddt.pt'}",
-                     "output.id_line=true"]
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--frames", required=True, help="folder of full video frames")
-    p.add_argument("--loc-config", default=DEFAULT_LOC_CONFIG,
-                   help="localiser config; its trained checkpoint is loaded (never retrained "
-                        "here unless it is missing)")
-    p.add_argument("--loc-opt", nargs="*", default=[],
-                   help="localiser overrides key=value; with the default --loc-config they "
-                        f"apply after {' '.join(RELEASED_LOC_OPTS)} (the released localiser)")
-    p.add_argument("--model", nargs="+", metavar="PATH",
-                   help="recogniser: CONFIG.yml WEIGHTS.pth, or one MODEL.onnx (default: the "
-                        "released models/svtr_tiny_synth/model.onnx)")
+    add_reader_arguments(p)
     p.add_argument("--group-by", choices=["video"],
                    help="also write one consensus reading per video (`<video>_<frame>_` names; "
                         "for real watermarks, which keep one ID over a video) to videos.json")
@@ -68,21 +47,16 @@ def score_videos(videos: dict, truth: dict[str, str]) -> dict:
     return {"videos": len(scored), "exact_match": hits / max(len(scored), 1)}
 
 
-def main(argv: list[str] | None = None) -> dict:
+def read_ids_main(argv: list[str] | None = None) -> dict:
+    """Read a folder of frames (`tools/read_ids.py`)."""
     p = parser()
     args = p.parse_args(argv)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         p.error(f"--out {args.out} is a file; it must be a folder (created when missing)")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    overrides = parse_overrides(args.loc_opt)
-    if args.loc_config == DEFAULT_LOC_CONFIG:
-        overrides = {**parse_overrides(RELEASED_LOC_OPTS), **overrides}
-    locator = build_locator(load_config(args.loc_config, overrides))
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    recognizer = load_recognizer(args.model or released_model(), bf16=args.bf16)
-    truth = load_truth(args.labels, recognizer.charset) if args.labels else None
-    reader = IdReader(locator, recognizer, k=args.k, batch_size=args.batch_size)
+    reader = build_reader(args, k=args.k, batch_size=args.batch_size, threads=args.threads,
+                          bf16=args.bf16)
+    truth = load_truth(args.labels, reader.recognizer.charset) if args.labels else None
     start = time.perf_counter()
     result = reader.read_folder(args.frames, keep_posteriors=args.group_by == "video")
     seconds = time.perf_counter() - start
@@ -93,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
                "files": write_readings(result.readings, result.skipped, out_dir)}
     if args.group_by == "video":
         videos = consensus_by_video([r.name for r in result.readings], [result.posteriors],
-                                    recognizer.charset, k=args.k)
+                                    reader.recognizer.charset, k=args.k)
         path = out_dir / "videos.json"
         atomic_write_text(path, json.dumps({video: asdict(c) for video, c in videos.items()},
                                            indent=1))
@@ -103,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
         summary["score"] = score(result.readings, truth, args.k)
         if args.group_by == "video":
             summary["score"]["video_consensus"] = score_videos(videos, truth)
-        (out_dir / "score.json").write_text(json.dumps(summary["score"], indent=1))
+        atomic_write_text(out_dir / "score.json", json.dumps(summary["score"], indent=1))
     print(json.dumps({k: v for k, v in summary.items() if k != "score"}, indent=1))
     if truth is not None:
         s = summary["score"]

@@ -27,9 +27,7 @@ import argparse
 import importlib.metadata
 import json
 import os
-import platform
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -43,12 +41,17 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ppocr_ext.atomic import atomic_write_text
+from common.atomic import atomic_write_text
+from common.command import command_line
+from common.hardware import describe_machine, machine
+from common.images import is_image_file
+from common.labels import (DEFAULT_DICT, LabelFileError, format_problems, load_dictionary,
+                           read_label_file)
+from common.lmdb_io import read_lmdb
 
 PREFIX = "抖音号"
 NOT_ID_SYMBOL = re.compile(r"[^A-Za-z0-9]")
 SETUP_HINT = "run make setup-peers"
-FRAME_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 def normalise_line(text: str) -> str:
@@ -179,14 +182,13 @@ def spread(items: list, limit: int | None) -> list:
 
 def frame_samples(frames_dir: Path, label_file: Path, limit: int | None) -> list[Sample]:
     """Labelled frames of a folder; a labelled name with no file is an error naming both."""
-    from ppocr_ext.labels import LabelFileError, format_problems, load_dictionary, read_label_file
-    charset = load_dictionary(Path(__file__).resolve().parents[1] / "ppocr_ext/dicts/id62.txt")
+    charset = load_dictionary(DEFAULT_DICT)
     entries, problems = read_label_file(label_file, charset)
     if problems:
         raise LabelFileError(format_problems(f"{label_file}: bad label rows", problems))
     if not frames_dir.is_dir():
         raise FileNotFoundError(f"{frames_dir}: no such folder of frames")
-    present = {p.name: p for p in frames_dir.iterdir() if p.suffix.lower() in FRAME_SUFFIXES}
+    present = {p.name: p for p in frames_dir.iterdir() if is_image_file(p)}
     truth = {Path(e.name).name: e.label for e in entries}
     absent = sorted(set(truth) - set(present))
     if absent:
@@ -202,7 +204,6 @@ def frame_samples(frames_dir: Path, label_file: Path, limit: int | None) -> list
 
 
 def crop_samples(lmdb_dir: Path, limit: int | None) -> list[Sample]:
-    from ppocr_ext.lmdb_writer import read_lmdb
     rows = list(enumerate(read_lmdb(lmdb_dir), start=1))
     samples = []
     for index, (data, label) in spread(rows, limit):
@@ -239,24 +240,12 @@ def bench_peer(peer: Peer, samples: Sequence[Sample], what: str, examples: int =
             "misread_examples": misreads}
 
 
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        cpu = next(line.split(":", 1)[1].strip()
-                   for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
-            "python": platform.python_version(), "platform": platform.platform()}
-
-
 def markdown(report: dict) -> str:
     m = report["machine"]
     out = ["# Off-the-shelf OCR peers on the generator's test frames", "",
            f"Command: `{report['command']}`  ", f"Date: {report['date']}  ",
-           f"Machine: {m['cpu']}, {m['cores']} cores (1-min load {m['load_average_1min']} at start: "
-           f"other jobs share this CPU, so speeds are lower bounds), Python {m['python']}, "
+           f"Machine: {describe_machine(m)} at start (other jobs share this CPU, so speeds "
+           f"are lower bounds), Python {m['python']}, "
            f"{report['threads']} thread(s) per peer", "",
            "Rule (issue 6): an ID is read when some recognised line, NFKC-folded, with `抖音号` "
            "and every non-[A-Za-z0-9] symbol removed, equals it exactly (case-sensitive). "
@@ -300,13 +289,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> dict:
+def bench_peers_main(argv: Sequence[str] | None = None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     inputs = {"full frames": frame_samples(args.frames, args.labels, args.limit)}
     if args.crops:
         inputs["toolkit crops"] = crop_samples(args.crops, args.limit)
-    report = {"command": shlex.join(["python", "tools/bench_peers.py", *argv]),
+    report = {"command": command_line("bench_peers.py", argv),
               "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
               "threads": args.threads, "peers": {}}
     for name, peer in load_peers(args.peers, args.threads).items():

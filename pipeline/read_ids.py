@@ -4,7 +4,7 @@ The two learned stages meet here and nowhere else: a `localization.Locator` find
 watermark (no labels needed) and crops it from the frame exactly as
 `tools/localize.py` cropped the training data, then a CTC recogniser
 (`ppocr_ext.posteriors`, torch or ONNX) gives per-crop posteriors from which prefix
-beam search (`ppocr_ext.ctc_beam`) takes the k most probable strings. Users need the
+beam search (`ppocr_ext.ctc`) takes the k most probable strings. Users need the
 alternatives: at this resolution I and l can be nearly pixel-identical.
 """
 from __future__ import annotations
@@ -15,15 +15,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
-from common.images import FRAME_LIMITS, IMAGE_SUFFIXES, BadImage, read_image
-from localization.frames import to_gray
+from common.images import FRAME_LIMITS, IMAGE_SUFFIXES, BadImage, is_image_file, read_image, to_gray
 from localization.geometry import crop_rows, integer_box
 from localization.locator import Locator
-from ppocr_ext.ctc_beam import ctc_kbest
+from ppocr_ext.ctc import ctc_kbest
 from ppocr_ext.posteriors import PosteriorRecognizer
 
 LOG = logging.getLogger(__name__)
@@ -49,7 +47,7 @@ class FolderReading:
 class IdReader:
     """A trained locator and recogniser, batched on CPU.
 
-    reader = IdReader(build_locator(load_config("configs/loc/ddt.yml")),
+    reader = IdReader(load_locator(load_config("configs/loc/ddt.yml")),
                       load_torch_recognizer("configs/rec/svtr_tiny_cpu.yml", "best.pth"))
     reader.read([frame_bgr, ...], names)
     """
@@ -146,7 +144,7 @@ def list_frame_files(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder of frames")
-    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p))
     if not paths:
         raise ValueError(f"{folder}: holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return paths

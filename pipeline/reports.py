@@ -12,11 +12,10 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from ppocr_ext.atomic import atomic_write_text
-from ppocr_ext.ambiguity import ambiguity_report
-from ppocr_ext.labels import LabelFileError, format_problems, read_label_file
-
+from common.atomic import atomic_write_text
+from common.labels import LabelFileError, format_problems, read_label_file
 from pipeline.read_ids import FrameReading, reading_rows
+from ppocr_ext.ambiguity import ambiguity_report
 
 CSV_FIELDS = ["name", "text", "confidence", "box", "side", "alternatives"]
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from common.atomic import atomic_path
 
 LOG = logging.getLogger(__name__)
 
@@ -48,21 +49,10 @@ def atomic_save(state: dict, path: str | os.PathLike) -> None:
     """`torch.save` to a temporary file in the same folder, then rename over `path`.
     Temporary files of an earlier save that was killed (SIGKILL skips the cleanup) are
     removed first: 50 MB each for SVTR-Tiny."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+    for leftover in Path(path).parent.glob(f".{Path(path).name}.*.tmp"):
         leftover.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; give the usual permissions
-    try:
+    with atomic_path(path, suffix=".tmp") as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_ckpt(model, cfg, optimizer, lr_scheduler, epoch, global_step, metrics,

@@ -24,9 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ppocr_ext.ctc_beam import ctc_kbest
-from ppocr_ext.ensemble import ctc_string_logprob
-from ppocr_ext.split import video_id
+from common.split import video_id
+from ppocr_ext.ctc import ctc_kbest, ctc_string_logprob
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ copying it:
   `ppocr_ext.checkpoint` (atomic, weights_only-loadable, no silent "from scratch").
 - `_zero_grad_after_step`: the engine's non-AMP path never calls
   `optimizer.zero_grad()`, so gradients of all past batches pile up.
-- `Global.use_amp` is resolved by `ppocr_ext.bf16` first: emulated bf16 autocast on a
+- `Global.use_amp` is resolved by `common.hardware` first: emulated bf16 autocast on a
   CPU without native bf16 is several times slower than fp32.
 - `_no_grad_scaler`: with `use_amp` the engine autocasts to bfloat16 and builds a CUDA
   `GradScaler`, which warns and disables itself on CPU; bf16 needs no loss scaling.
@@ -52,10 +52,10 @@ import torch
 import yaml
 from tqdm import tqdm
 
+from common.atomic import atomic_write_text
+from common.config import ConfigError
+from common.hardware import training_bf16
 from ppocr_ext import checkpoint, plugins
-from ppocr_ext.atomic import atomic_write_text
-from ppocr_ext.bf16 import training_bf16
-from ppocr_ext.rec_config import ConfigError
 
 _loaded = False
 NEVER = 10 ** 12  # a step count no run reaches

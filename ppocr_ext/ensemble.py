@@ -1,4 +1,4 @@
-"""Combining recognisers: CTC string probabilities, greedy readings, voting and fusion.
+"""Combining recognisers: voting and fusion of their readings.
 
 Two ways to combine several models' readings of one crop (the seed's 5-model
 ensemble gained ~2 points):
@@ -8,11 +8,8 @@ ensemble gained ~2 points):
   Finer (two models that each hesitate on a different glyph can agree on both), but
   only meaningful when the models share the output grid (same T and dictionary).
 
-`ctc_string_logprob` is the CTC forward algorithm: log P(text | posteriors), summed
-over every alignment. It scores a string under posteriors whose alignment is unknown,
-which per-video consensus (`ppocr_ext.consensus`) needs, and it gives every reading an
-exact sequence probability (`greedy_reading`), unlike the engine's mean of per-frame
-maxima.
+Readings and their probabilities come from the CTC maths of `ppocr_ext.ctc`; per-video
+consensus (`ppocr_ext.consensus`) reads the frames of one video jointly.
 """
 from __future__ import annotations
 
@@ -21,8 +18,6 @@ import csv
 import io
 import json
 import logging
-import shlex
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,94 +25,19 @@ from typing import Sequence
 
 import numpy as np
 
+from common.atomic import atomic_write_text
 from common.cli import positive_int
-from ppocr_ext.atomic import atomic_write_text
-from ppocr_ext.ctc_beam import BLANK
-from ppocr_ext.labels import LabelFileError
+from common.command import command_line
+from common.labels import LabelFileError
+from common.split import video_id
+from ppocr_ext.consensus import consensus_by_video
+from ppocr_ext.ctc import CtcReading, greedy_reading
 from ppocr_ext.posteriors import UNNAMED, load_recognizer, read_crops, run_samples
 from ppocr_ext.rec_config import ConfigError
-from ppocr_ext.split import video_id
 
 
 class FusionError(ValueError):
     """Posteriors that cannot be averaged (different output lengths or dictionaries)."""
-
-
-@dataclass(frozen=True)
-class CtcReading:
-    """A decoded crop. `confidence` = P(text | image) over all alignments; `char_min` =
-    the lowest per-character probability (each character's best frame), 0 if empty."""
-
-    text: str
-    confidence: float
-    char_min: float
-
-
-def encode_text(text: str, charset: Sequence[str]) -> list[int]:
-    """Class indices of `text` (blank is 0, so `charset[i]` is class i + 1)."""
-    index = {char: i + 1 for i, char in enumerate(charset)}
-    missing = sorted({char for char in text if char not in index})
-    if missing:
-        raise ValueError(f"text {text!r} has characters outside the dictionary: {missing}")
-    return [index[char] for char in text]
-
-
-def ctc_string_logprob(probs: np.ndarray, text: str | Sequence[int],
-                       charset: Sequence[str] | None = None) -> float:
-    """log P(text | probs) by the CTC forward algorithm (log space).
-
-    probs: (T, C) softmax posteriors, blank at column 0. `text` is a string (then
-    `charset` maps it to columns) or a sequence of class indices >= 1. Returns -inf
-    when no alignment of T frames can produce the text (too long, or zero posteriors).
-    """
-    if probs.ndim != 2:
-        raise ValueError(f"expected (T, C) posteriors, got shape {probs.shape}")
-    if isinstance(text, str):
-        if charset is None:
-            raise ValueError("a text string needs the charset that maps it to columns")
-        labels = encode_text(text, charset)
-    else:
-        labels = [int(label) for label in text]
-    if any(not 0 < label < probs.shape[1] for label in labels):
-        raise ValueError(f"labels {labels} outside 1..{probs.shape[1] - 1}")
-    with np.errstate(divide="ignore"):
-        logp = np.log(probs.astype(np.float64))
-    if not labels:
-        return float(logp[:, BLANK].sum())
-    ext = np.zeros(2 * len(labels) + 1, dtype=np.int64)   # blank, l1, blank, l2, ..., blank
-    ext[1::2] = labels
-    # a symbol may be reached from two states back (skipping the blank) unless it repeats
-    skip = np.zeros(len(ext), dtype=bool)
-    skip[2:] = (ext[2:] != BLANK) & (ext[2:] != ext[:-2])
-    alpha = np.full(len(ext), -np.inf)
-    alpha[0], alpha[1] = logp[0, ext[0]], logp[0, ext[1]]
-    for row in logp[1:]:
-        moved = alpha.copy()
-        moved[1:] = np.logaddexp(moved[1:], alpha[:-1])
-        moved[2:] = np.where(skip[2:], np.logaddexp(moved[2:], alpha[:-2]), moved[2:])
-        alpha = moved + row[ext]
-    return float(np.logaddexp(alpha[-1], alpha[-2]))
-
-
-def greedy_reading(probs: np.ndarray, charset: Sequence[str]) -> CtcReading:
-    """Best-path decoding (what the engine's CTCLabelDecode reads) with an exact
-    sequence probability and the weakest character's probability."""
-    best = probs.argmax(axis=1)
-    peak = probs.max(axis=1)
-    labels: list[int] = []
-    char_probs: list[float] = []
-    previous = BLANK
-    for label, p in zip(best.tolist(), peak.tolist()):
-        if label != BLANK:
-            if label != previous:
-                labels.append(label)
-                char_probs.append(p)
-            else:   # same character, later frame: keep its most confident frame
-                char_probs[-1] = max(char_probs[-1], p)
-        previous = label
-    text = "".join(charset[label - 1] for label in labels)
-    confidence = float(np.exp(ctc_string_logprob(probs, labels)))
-    return CtcReading(text, confidence, min(char_probs) if char_probs else 0.0)
 
 
 def vote(readings: Sequence[tuple[str, float]],
@@ -189,9 +109,6 @@ class EnsembleResult:
 def run_ensemble(recognizers: Sequence, samples: Sequence, group_by: str | None = None,
                  k: int = 5, batch_size: int = 64) -> EnsembleResult:
     """Read `samples` (`posteriors.CropSample`s) with every recogniser and combine."""
-    # imported here: consensus builds on this module's CTC maths
-    from ppocr_ext.consensus import consensus_by_video
-
     if not recognizers:
         raise ValueError("an ensemble needs at least one model")
     if group_by not in (None, "video"):
@@ -350,8 +267,7 @@ def ensemble_main(argv: list[str] | None = None) -> list[dict]:
     except (ConfigError, LabelFileError, FusionError, OSError) as err:
         raise SystemExit(f"error: {err}") from err
     rows = accuracy_rows(result)
-    meta = {"command": " ".join(["python tools/ensemble.py", *map(shlex.quote, sys.argv[1:]
-                                                                   if argv is None else argv)]),
+    meta = {"command": command_line("ensemble.py", argv),
             "crops": str(args.crops), "labels": args.labels, "group_by": args.group_by,
             "k": args.k, "bf16": args.bf16, "models": result.model_names}
     paths = write_ensemble_report(result, rows, Path(args.out), meta)

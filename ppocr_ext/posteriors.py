@@ -9,8 +9,9 @@ engine's (text, confidence): they need the (T, C) softmax posteriors of each cro
                                        # OpenCV BGR uint8 arrays, mixed freely
     recognizer.charset                 # the dictionary, in column order
 
-`ppocr_ext.onnx_export.load_onnx_recognizer(path)` returns the same interface backed by
-onnxruntime. Both preprocess through one `CropPreprocessor` built from the same
+`load_onnx_recognizer(path)` returns the same interface backed by onnxruntime, for a
+file written by `ppocr_ext.onnx_export.export_recognizer` (it needs no config, no .pth).
+Both preprocess through one `CropPreprocessor` built from the same
 `inference_spec` (the config's Eval pipeline without its label steps, as evaluation
 saw it), which the ONNX file carries in its metadata; arrays go through a lossless PNG
 round trip so they follow exactly the path of image files.
@@ -20,6 +21,7 @@ per-step distributions of another meaning and are refused with a clear error.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -32,9 +34,10 @@ import torch
 from tqdm import tqdm
 
 from common.images import CROP_LIMITS, BadImage, check_encoded
+from common.labels import LabelFileError, format_problems, read_label_file
+from common.lmdb_io import is_lmdb, iter_lmdb, lmdb_names
+from common.onnx_io import OnnxExportError
 from ppocr_ext.engine import infer_forward, load_engine
-from ppocr_ext.labels import LabelFileError, format_problems, read_label_file
-from ppocr_ext.lmdb_writer import iter_lmdb, lmdb_names
 from ppocr_ext.rec_config import ConfigError, load_config
 from ppocr_ext.rec_infer import Recognizer, list_images
 
@@ -44,6 +47,11 @@ CTC_POSTPROCESS = "CTCLabelDecode"
 # Global keys that name files on the machine that trained: never part of an export.
 MACHINE_PATH_KEYS = frozenset({"character_dict_path", "pretrained_model", "checkpoints",
                                 "output_dir", "save_res_path", "infer_img"})
+# An exported recogniser's metadata keys and tensor names: files exported before the
+# code moved out of `ppocr_ext.onnx_export` carry the same keys, so they keep loading.
+SPEC_KEY = "ppocr_ext.inference_spec"
+SOURCE_KEY = "ppocr_ext.source"
+INPUT_NAME, OUTPUT_NAME = "image", "probs"
 
 
 # ------------------------------------------------------------------ preprocessing
@@ -185,10 +193,43 @@ def load_torch_recognizer(config: str | os.PathLike, weights: str | os.PathLike,
     return TorchPosteriors(cfg, bf16=bf16)
 
 
+class OnnxPosteriors(PosteriorRecognizer):
+    """An exported recogniser run by onnxruntime; same interface as TorchPosteriors.
+    `threads`: onnxruntime's intra-op threads (default: its own choice)."""
+
+    def __init__(self, path: str | os.PathLike, threads: int | None = None):
+        import onnxruntime as ort   # an optional back end: loaded only when asked for
+
+        path = Path(path)
+        if not path.is_file():
+            raise OnnxExportError(f"{path}: ONNX file not found")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(path), options,
+                                                providers=ort.get_available_providers())
+        except Exception as err:   # onnxruntime raises its own exception types
+            raise OnnxExportError(f"{path}: onnxruntime cannot load it ({err})") from err
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if SPEC_KEY not in metadata:
+            raise OnnxExportError(f"{path}: no '{SPEC_KEY}' metadata; export recognisers "
+                                  "with tools/export_onnx.py")
+        super().__init__(json.loads(metadata[SPEC_KEY]), name=str(path))
+        self.source = json.loads(metadata.get(SOURCE_KEY, "{}"))
+
+    def _forward(self, batch: np.ndarray, ratios: np.ndarray) -> np.ndarray:
+        return self.session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+
+
+def load_onnx_recognizer(path: str | os.PathLike, threads: int | None = None) -> OnnxPosteriors:
+    """An exported `.onnx` recogniser as a `PosteriorRecognizer` (call it on crops)."""
+    return OnnxPosteriors(path, threads)
+
+
 def load_recognizer(model: Sequence[str], bf16: bool = False) -> PosteriorRecognizer:
     """From a command line's `--model`: `CONFIG WEIGHTS` (torch) or `MODEL.onnx`."""
     if len(model) == 1 and str(model[0]).endswith(".onnx"):
-        from ppocr_ext.onnx_export import load_onnx_recognizer   # onnxruntime only if asked
         return load_onnx_recognizer(model[0])
     if len(model) == 2:
         return load_torch_recognizer(model[0], model[1], bf16=bf16)
@@ -205,10 +246,6 @@ class CropSample:
     name: str
     data: bytes
     label: str | None
-
-
-def is_lmdb(path: str | os.PathLike) -> bool:
-    return (Path(path) / "data.mdb").is_file()
 
 
 UNNAMED = "lmdb:"   # name prefix of crops from an LMDB that stores no file names

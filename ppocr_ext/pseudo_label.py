@@ -20,19 +20,19 @@ import io
 import json
 import logging
 import os
-import shlex
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
+from common.atomic import atomic_write_text
 from common.cli import positive_int
-from ppocr_ext.ensemble import CtcReading, atomic_write_text, greedy_reading
-from ppocr_ext.labels import LabelFileError, write_label_file
-from ppocr_ext.lmdb_writer import LmdbError, iter_lmdb, lmdbs_under, write_lmdb
-from ppocr_ext.posteriors import (CropSample, PosteriorRecognizer, is_lmdb, load_recognizer,
-                                  read_crops, run_samples)
-from ppocr_ext.rec_config import ConfigError
+from common.command import command_line
+from common.config import ConfigError
+from common.labels import LabelFileError, write_label_file
+from common.lmdb_io import LmdbError, is_lmdb, iter_lmdb, lmdbs_under, write_lmdb
+from ppocr_ext.ctc import CtcReading, greedy_reading
+from ppocr_ext.posteriors import (CropSample, PosteriorRecognizer, load_recognizer, read_crops,
+                                  run_samples)
 
 LOG = logging.getLogger(__name__)
 SWEEP = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
@@ -263,8 +263,7 @@ def pseudo_label_main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     min_length, max_length = args.length or (1, None)
     thresholds = Thresholds(args.confidence, args.char_min, min_length, max_length)
-    command = " ".join(["python tools/pseudo_label.py",
-                        *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
+    command = command_line("pseudo_label.py", argv)
     try:
         check_no_overlap(args.out, [args.crops, args.labels, args.val, args.val_labels,
                                     args.merge_train])

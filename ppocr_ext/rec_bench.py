@@ -14,39 +14,22 @@ import argparse
 import copy
 import datetime
 import json
-import os
-import platform
 import random
 import string
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from common.command import command_line
+from common.hardware import describe_machine, machine
 from ppocr_ext.engine import fused_attention, infer_forward, load_engine
 from ppocr_ext.rec_config import load_config
 
 DEFAULT_CONFIGS = ("configs/rec/svtr_tiny.yml", "configs/rec/svtr_large_nostn.yml")
 # Targets of the design brief for SVTR-Tiny on 2 CPU cores.
 TARGETS = {"svtr_tiny": {"infer_bf16": 150.0, "train_bf16": 50.0}}
-
-
-def machine() -> dict:
-    """CPU model, core count, bf16 support, torch version and threads."""
-    model, flags = platform.processor() or "unknown", ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = line
-    except OSError:
-        pass
-    return {"cpu": model, "cores": os.cpu_count(), "avx512_bf16": "avx512_bf16" in flags,
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(), "platform": platform.platform()}
 
 
 def input_shape(cfg: dict) -> tuple[int, int, int]:
@@ -143,11 +126,9 @@ def write_report(rows: list[dict], info: dict, out: Path) -> tuple[Path, Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     md_path, json_path = out.with_name(out.name + ".md"), out.with_name(out.name + ".json")
     json_path.write_text(json.dumps({**info, "rows": rows}, indent=2), encoding="utf-8")
-    m = info["machine"]
     lines = ["# Recogniser speed (CPU)", "",
              f"Command: `{info['command']}`  ", f"Date: {info['date']}  ",
-             f"Machine: {m['cpu']}, {m['cores']} cores (avx512_bf16: {m['avx512_bf16']}), "
-             f"torch {m['torch']} on {m['torch_threads']} threads  "]
+             f"Machine: {describe_machine(info['machine'])}  "]
     if info.get("note"):
         lines.append(f"Note: {info['note']}  ")
     lines += ["", "Training = forward + loss + backward + AdamW step; inference = forward + "
@@ -164,7 +145,7 @@ def write_report(rows: list[dict], info: dict, out: Path) -> tuple[Path, Path]:
     return md_path, json_path
 
 
-def bench_main(argv: list[str] | None = None) -> list[dict]:
+def bench_rec_main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS))
     parser.add_argument("--train-batch", type=int, default=32)
@@ -185,8 +166,7 @@ def bench_main(argv: list[str] | None = None) -> list[dict]:
             rows.append(bench_config(config, args.train_batch, args.infer_batch,
                                      args.seconds, args.min_iterations))
         print(rows[-1], flush=True)
-    info = {"command": " ".join(["python", "tools/bench_rec.py", *(argv if argv is not None
-                                                                   else sys.argv[1:])]),
+    info = {"command": command_line("bench_rec.py", argv),
             "date": datetime.datetime.now().isoformat(timespec="seconds"),
             "machine": machine(), "note": args.note}
     md_path, json_path = write_report(rows, info, Path(args.out))

@@ -22,7 +22,8 @@ from typing import Iterable
 import lmdb
 import yaml
 
-from common.overrides import replaces_number_with_non_number
+from common.config import ConfigError, parse_override, replaces_number_with_non_number
+from ppocr_ext.engine import component_names
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BASE_KEY = "_BASE_"
@@ -35,10 +36,6 @@ TORCHVISION_TRANSFORMS = frozenset({"SVTRAug", "ABINetAug", "RecTVResize", "Slic
 TORCHVISION_DATASETS = frozenset({"RatioDataSetTVResize", "RatioDataSetTVResizeTest"})
 # `openrec.modeling.transforms.build_transform` keeps this list inside the function.
 KNOWN_STN = ("TPS", "Aster_TPS", "MORN")
-
-
-class ConfigError(ValueError):
-    """A config (or a file it names) that cannot drive a run; the message says which."""
 
 
 # ------------------------------------------------------------------ loading
@@ -109,17 +106,9 @@ OPTIONAL_GLOBAL_KEYS = frozenset({
 
 
 def apply_override(cfg: dict, override: str) -> None:
-    """Apply one PaddleOCR-style `Section.key.sub=value` (value parsed as YAML). Every key
-    along the path must already be in the config (a typo such as `Global.epoch_nmu=1` once
-    trained all 40 epochs silently), and a number stays a number."""
-    if "=" not in override:
-        raise ConfigError(f"override {override!r}: expected KEY=VALUE, e.g. Global.epoch_num=5")
-    dotted, raw = override.split("=", 1)
-    keys = dotted.strip().split(".")
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"override {override!r}: value is not valid YAML") from err
+    """Apply one PaddleOCR-style `Section.key.sub=value` (value parsed as YAML)."""
+    dotted, value = parse_override(override)
+    keys = dotted.split(".")
     node = cfg
     for depth, key in enumerate(keys):
         parents, last = keys[:depth], depth == len(keys) - 1
@@ -149,11 +138,6 @@ def _check_type(override: str, key: str, old, new) -> None:
         raise ConfigError(f"override {override!r}: {key} takes a number (it is {old!r})")
     if key in POSITIVE_KEYS and isinstance(new, (int, float)) and new < 1:
         raise ConfigError(f"override {override!r}: {key} must be at least 1")
-
-
-def parse_overrides(groups: Iterable[Iterable[str]] | None) -> list[str]:
-    """Flatten argparse's `-o a=1 b=2 -o c=3` into one list."""
-    return [item for group in groups or [] for item in group]
 
 
 # ------------------------------------------------------------------ paths
@@ -286,7 +270,6 @@ def count_lmdb_samples(data_dir, key: str = "data_dir") -> int:
 
 def check_names(cfg: dict) -> None:
     """Every component name must exist in the engine; list the valid ones if not."""
-    from ppocr_ext.engine import component_names   # needs the engine: import late
     names = component_names()
     arch = cfg["Architecture"]
     picks = [("Architecture.Transform", arch.get("Transform"), KNOWN_STN),

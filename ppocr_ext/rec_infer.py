@@ -21,12 +21,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from common.atomic import atomic_write_text
 from common.cli import positive_int
-from common.images import CROP_LIMITS, IMAGE_SUFFIXES, BadImage, check_encoded
-from ppocr_ext.atomic import atomic_write_text
+from common.config import ConfigError, flatten_overrides
+from common.images import CROP_LIMITS, IMAGE_SUFFIXES, BadImage, check_encoded, is_image_file
 from ppocr_ext.checkpoint import CheckpointError, load_weights
 from ppocr_ext.engine import fused_attention, infer_forward, load_engine
-from ppocr_ext.rec_config import ConfigError, check_config, load_config, parse_overrides
+from ppocr_ext.rec_config import check_config, load_config
 from ppocr_ext.rec_train import config_arguments, setup_logging
 from ppocr_ext.released import RELEASED_CONFIG, RELEASED_WEIGHTS, require_released
 
@@ -117,10 +118,10 @@ def list_images(path: str | os.PathLike) -> tuple[list[Path], list[str]]:
     if path.is_file():
         return [path], []
     files = sorted(p for p in path.iterdir() if p.is_file())
-    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+    images = [p for p in files if is_image_file(p)]
     if not images:
         raise ConfigError(f"{path}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    return images, [p.name for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+    return images, [p.name for p in files if not is_image_file(p)]
 
 
 def read_images(recognizer: Recognizer, paths: list[Path], batch_size: int = 64) -> InferResult:
@@ -195,7 +196,7 @@ def summary(result: InferResult, csv_path: Path, json_path: Path) -> str:
     return "\n".join(lines)
 
 
-def infer_main(argv: list[str] | None = None) -> InferResult:
+def infer_rec_main(argv: list[str] | None = None) -> InferResult:
     parser = config_arguments(argparse.ArgumentParser(description=infer.__doc__), required=False,
                               default_help=" (default: the released model, models/svtr_tiny_synth)")
     parser.add_argument("--out", help="output path stem: writes STEM.csv and STEM.json "
@@ -204,7 +205,7 @@ def infer_main(argv: list[str] | None = None) -> InferResult:
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on CPU)")
     args = parser.parse_args(argv)
     setup_logging()
-    overrides = parse_overrides(args.opt)
+    overrides = flatten_overrides(args.opt)
     try:
         if args.config is None:   # the released model; a later -o still wins
             args.config = str(require_released(RELEASED_CONFIG))

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
+from common.config import ConfigError, flatten_overrides
 from ppocr_ext.checkpoint import CheckpointError
 from ppocr_ext.engine import build_trainer, close_datasets
-from ppocr_ext.rec_config import (ConfigError, check_config, find_latest_checkpoint,
-                                  load_config, parse_overrides)
+from ppocr_ext.rec_config import check_config, find_latest_checkpoint, load_config
 
 LOG = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def resumable_main(run, argv: list[str] | None, description: str | None,
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        return run(args.config, parse_overrides(args.opt), resume=args.resume)
+        return run(args.config, flatten_overrides(args.opt), resume=args.resume)
     except (ConfigError, CheckpointError) as err:
         raise SystemExit(f"error: {err}") from err
 
@@ -107,7 +107,7 @@ def eval_main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        metrics = evaluate(args.config, parse_overrides(args.opt))
+        metrics = evaluate(args.config, flatten_overrides(args.opt))
     except (ConfigError, CheckpointError) as err:
         raise SystemExit(f"error: {err}") from err
     print(f"exact match (case-sensitive): {metrics['acc']:.4f}   "

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import yaml
 
-from ppocr_ext.atomic import atomic_write_text
+from common.atomic import atomic_write_text
+from common.labels import DEFAULT_DICT
 from ppocr_ext.checkpoint import CheckpointError, atomic_save, plain
-from ppocr_ext.lmdb_writer import DEFAULT_DICT
-from ppocr_ext.onnx_export import (OnnxExportError, check_crops, compare, export_recognizer,
-                                   load_onnx_recognizer)
-from ppocr_ext.posteriors import MACHINE_PATH_KEYS, load_torch_recognizer
+from common.onnx_io import OnnxExportError
+from ppocr_ext.onnx_export import check_crops, compare, export_recognizer
+from ppocr_ext.posteriors import MACHINE_PATH_KEYS, load_onnx_recognizer, load_torch_recognizer
 from ppocr_ext.rec_config import PROJECT_ROOT, ConfigError, load_config
 
 

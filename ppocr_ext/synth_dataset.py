@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
-from ppocr_ext.lmdb_writer import lmdbs_under, read_lmdb
+from common.lmdb_io import lmdbs_under, read_lmdb
 from synth.backgrounds import list_photos
 from synth.crops import CropConfig, render_crop
 from synth.fonts import font_catalog

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from common.images import IMAGE_SUFFIXES
+from common.images import IMAGE_SUFFIXES, is_image_file
 
 CANVAS_MARGIN = 1.12  # the canvas is this much larger than the frame: room for camera motion
 
@@ -167,7 +167,7 @@ def list_photos(folder) -> list[str]:
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"photo folder {root} does not exist")
-    found = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    found = sorted(str(p) for p in root.rglob("*") if is_image_file(p))
     if not found:
         raise FileNotFoundError(f"photo folder {root} holds no {sorted(IMAGE_SUFFIXES)} files")
     return found

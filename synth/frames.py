@@ -13,7 +13,6 @@ byte-identical for a seed whatever the number of worker processes or their order
 """
 import json
 import multiprocessing
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from common.atomic import atomic_write_text
 from synth import degrade
 from synth.backgrounds import BASE_SPLITS, bundled_photos, make_scene
 from synth.fonts import DEFAULT_FONT_ROOT, FontSet, catalog_fontset, resolve_fonts
@@ -174,12 +174,6 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool):
         (out_dir / split).mkdir(parents=True)
 
 
-def _write_atomically(path: Path, text: str):
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _boxes_json(boxes: dict) -> str:
     """boxes.json with one frame per line: valid JSON that stays readable and diffable."""
     parts = []
@@ -231,14 +225,14 @@ def generate(out_dir, videos: int = 50, seed: int = 0, test_videos=0.2, workers:
     boxes = {"train": {}, "test": {}}
     for split in ("train", "test"):
         rows = [r for r in records if r["split"] == split]
-        _write_atomically(out_dir / f"{split}_labels.txt", "".join(f"{r['name']}\t{r['id']}\n" for r in rows))
+        atomic_write_text(out_dir / f"{split}_labels.txt", "".join(f"{r['name']}\t{r['id']}\n" for r in rows))
         boxes[split] = {r["name"]: {"box": r["box"], "id_box": r["id_box"], "frame_size": r["frame_size"]}
                         for r in rows}
-    _write_atomically(out_dir / "boxes.json", _boxes_json(boxes))
+    atomic_write_text(out_dir / "boxes.json", _boxes_json(boxes))
     # how the folder was made (no timings or worker count: same seed => same bytes)
     recipe = {"videos": videos, "seed": seed, "test_videos": test_videos,
               "config": {**asdict(config), "photos": len(config.photos)}}
-    _write_atomically(out_dir / "synth_config.json", json.dumps(recipe, indent=1) + "\n")
+    atomic_write_text(out_dir / "synth_config.json", json.dumps(recipe, indent=1) + "\n")
 
     train_w, train_h = config.train_size
     return {

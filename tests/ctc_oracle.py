@@ -1,7 +1,7 @@
 """The exhaustive CTC sum: the definition that beam search and string scoring approximate.
 
-Shared by the tests of `ppocr_ext.ctc_beam` and `ppocr_ext.ensemble` so both check against
-one oracle. Exponential in the number of frames: keep posteriors to a handful of frames.
+Shared by the tests of `ppocr_ext.ctc`, `ppocr_ext.consensus` and `ppocr_ext.ensemble` so
+they check against one oracle. Exponential in the number of frames: keep posteriors to a handful of frames.
 """
 import itertools
 
@@ -19,3 +19,11 @@ def brute_force(probs, chars=CHARS) -> dict[str, float]:
         text = "".join(chars[c - 1] for c in collapsed)
         totals[text] = totals.get(text, 0.0) + p
     return totals
+
+
+def one_hot(seq, eps=0.0):
+    """Posteriors that put (1 - eps) on each listed index (0 = blank)."""
+    probs = np.full((len(seq), len(CHARS) + 1), eps / len(CHARS))
+    for t, c in enumerate(seq):
+        probs[t, c] = 1.0 - eps
+    return probs

@@ -14,11 +14,11 @@ import pytest
 import torch
 import yaml
 
-from ppocr_ext.lmdb_writer import write_lmdb
+from common.lmdb_io import write_lmdb
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs" / "rec"
-DICT = ROOT / "ppocr_ext" / "dicts" / "id62.txt"
+DICT = ROOT / "common" / "dicts" / "id62.txt"
 WORDS = ("a1B2c3D4", "Zz09Yy18", "QwEr7Ty5", "k3K8m5M6")
 
 

@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from ppocr_ext.atomic import atomic_write_text
+from common.atomic import atomic_write_text
 
 def test_writes_and_replaces_with_shared_permissions(tmp_path):
     path = atomic_write_text(tmp_path / "sub" / "report.md", "one")
@@ -17,7 +17,7 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monke
 
     def fail(*_):
         raise OSError("disk full")
-    monkeypatch.setattr("ppocr_ext.atomic.os.replace", fail)
+    monkeypatch.setattr("common.atomic.os.replace", fail)
     with pytest.raises(OSError):
         atomic_write_text(path, "new")
     assert path.read_text() == "old"

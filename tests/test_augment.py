@@ -18,7 +18,7 @@ from ppocr_ext.augment.sample import DEFAULT_FONT, render_sample_crop
 from ppocr_ext.engine import load_engine
 
 ROOT = Path(__file__).resolve().parents[1]
-DICT = ROOT / "ppocr_ext" / "dicts" / "id62.txt"
+DICT = ROOT / "common" / "dicts" / "id62.txt"
 TEXT = "a8Kx3lQ9z2Wm"
 
 ALL_ON = {

@@ -9,10 +9,10 @@ import pytest
 
 from common.images import (CROP_LIMITS, FRAME_LIMITS, BadImage, check_encoded, decode_image,
                            read_image)
-from localization.frames import read_frame
+from common.images import read_frame
 from localization.geometry import work_size
 from pipeline.read_ids import decode_frames
-from ppocr_ext.lmdb_writer import image_problem
+from common.lmdb_io import image_problem
 
 
 def png_header(width: int, height: int) -> bytes:

@@ -1,10 +1,10 @@
-"""Training configs ask for bf16 autocast; ppocr_ext.bf16 grants it only where the
+"""Training configs ask for bf16 autocast; common.hardware grants it only where the
 hardware does bf16, since emulated bf16 is several times slower than fp32."""
 import logging
 
 import pytest
 
-from ppocr_ext import bf16
+from common import hardware as bf16
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_bf16_is_granted_only_where_native(hardware):
 
 def test_the_fallback_to_fp32_is_logged_once_per_key(hardware, caplog):
     hardware(False)
-    with caplog.at_level(logging.WARNING, logger="ppocr_ext.bf16"):
+    with caplog.at_level(logging.WARNING, logger="common.hardware"):
         for _ in range(3):
             bf16.training_bf16(True, key="train.bf16")
         bf16.training_bf16(True, key="Global.use_amp")

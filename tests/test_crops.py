@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ppocr_ext import engine, rec_train
-from ppocr_ext.lmdb_writer import read_lmdb
+from common.lmdb_io import read_lmdb
 from ppocr_ext.rec_train import train_main
 from ppocr_ext.synth_dataset import SynthCropDataSet, fixed_crop_samples
 from rec_fixtures import make_lmdb, one_torch_thread, tiny_config  # noqa: F401 (autouse)

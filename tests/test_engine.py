@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from ppocr_ext import bf16, checkpoint, engine
+from common import hardware
+from ppocr_ext import checkpoint, engine
 from ppocr_ext.engine import build_trainer, infer_forward, load_engine
 from ppocr_ext.rec_config import ConfigError, check_config, load_config
 from rec_fixtures import (CONFIGS, DICT, make_lmdb, one_torch_thread,  # noqa: F401 (autouse)
@@ -58,8 +59,8 @@ def test_zero_grad_fix_is_needed_in_the_non_amp_path(tmp_path):
 
 def test_train_without_eval_section_and_bf16_train_metrics(tmp_path, monkeypatch):
     # no Eval section (the engine indexes cfg['Eval']) and metrics under bf16 autocast,
-    # granted here whatever this CPU does (ppocr_ext.bf16)
-    monkeypatch.setattr(bf16, "native_bf16", lambda device="cpu": True)
+    # granted here whatever this CPU does (common.hardware)
+    monkeypatch.setattr(hardware, "native_bf16", lambda device="cpu": True)
     trainer = _trainer(tmp_path, ["Global.cal_metric_during_train=true", "Global.epoch_num=1",
                                   "Train.loader.batch_size_per_card=4"])
     assert trainer.valid_dataloader is None
@@ -69,7 +70,7 @@ def test_train_without_eval_section_and_bf16_train_metrics(tmp_path, monkeypatch
 
 
 def test_use_amp_trains_fp32_where_the_cpu_only_emulates_bf16(tmp_path, monkeypatch):
-    monkeypatch.setattr(bf16, "native_bf16", lambda device="cpu": False)
+    monkeypatch.setattr(hardware, "native_bf16", lambda device="cpu": False)
     trainer = _trainer(tmp_path, ["Global.use_amp=true", "Train.loader.batch_size_per_card=4"])
     assert trainer.cfg["Global"]["use_amp"] is False
     assert trainer.scaler is None          # the engine's fp32 path, not its autocast one

@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
+import ctc_oracle
 from ctc_oracle import CHARS, brute_force
 from ppocr_ext.consensus import consensus, consensus_by_video, group_by_video
-from ppocr_ext.ctc_beam import ctc_kbest
-from ppocr_ext.ensemble import (FusionError, ctc_string_logprob, ensemble_main,
-                                fuse_posteriors, greedy_reading, run_ensemble, vote)
+from ppocr_ext.ctc import ctc_kbest, ctc_string_logprob, greedy_reading
+from ppocr_ext.ensemble import FusionError, ensemble_main, fuse_posteriors, run_ensemble, vote
 from ppocr_ext.posteriors import CropSample, load_torch_recognizer
 from rec_fixtures import WORDS, one_torch_thread, render_crop  # noqa: F401 (autouse)
 from tiny_model import make_tiny_model
@@ -42,10 +42,7 @@ def test_ctc_string_logprob_rejects_unknown_symbols():
 
 
 def one_hot(path, eps=0.02):
-    probs = np.full((len(path), len(CHARS) + 1), eps / len(CHARS))
-    for t, c in enumerate(path):
-        probs[t, c] = 1 - eps
-    return probs
+    return ctc_oracle.one_hot(path, eps)
 
 
 def test_greedy_reading_collapses_and_reports_weakest_character():
@@ -169,7 +166,7 @@ def test_ensemble_tool_reports_each_model_and_the_ensemble(tiny, tmp_path, capsy
 
 
 def test_consensus_groups_lmdb_crops_by_the_frame_names_they_carry(tiny, tmp_path):
-    from ppocr_ext.lmdb_writer import write_lmdb
+    from common.lmdb_io import write_lmdb
     samples = [(f"v{i % 2}_{i}_.jpg", render_crop(WORDS[0], i), WORDS[0]) for i in range(4)]
     write_lmdb(tmp_path / "ours", samples)
     config, weights = tiny

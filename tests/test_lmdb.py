@@ -10,15 +10,15 @@ import lmdb
 import numpy as np
 import pytest
 
-from ppocr_ext import lmdb_writer
-from ppocr_ext.labels import (LabelFileError, load_dictionary, read_label_file,
+from common import lmdb_io
+from common.labels import (LabelFileError, load_dictionary, read_label_file,
                               validate_label, write_label_file)
-from ppocr_ext.lmdb_writer import (LmdbError, create_lmdb, lmdb_names, read_lmdb, replacing_dirs,
+from common.lmdb_io import (LmdbError, create_lmdb, lmdb_names, read_lmdb, replacing_dirs,
                                    write_lmdb)
-from ppocr_ext.split import split_by_video, video_id
+from common.split import split_by_video, video_id
 
 ROOT = Path(__file__).resolve().parents[1]
-DICT = ROOT / "ppocr_ext" / "dicts" / "id62.txt"
+DICT = ROOT / "common" / "dicts" / "id62.txt"
 CHARSET = load_dictionary(DICT)
 
 
@@ -46,7 +46,7 @@ def make_dataset(root: Path, videos: int = 4, frames: int = 3) -> tuple[Path, Pa
 
 
 def hidden_leftovers(folder: Path) -> list[str]:
-    return [p.name for p in folder.rglob(".*") if p.name != lmdb_writer.MARKER]
+    return [p.name for p in folder.rglob(".*") if p.name != lmdb_io.MARKER]
 
 
 # ------------------------------------------------------------------ writer / reader
@@ -81,8 +81,8 @@ def test_source_names_travel_with_the_crops_but_foreign_lmdbs_have_none(tmp_path
 
 
 def test_map_grows_instead_of_failing_on_large_data(tmp_path, monkeypatch):
-    monkeypatch.setattr(lmdb_writer, "_INITIAL_MAP_SIZE", 32 << 10)
-    monkeypatch.setattr(lmdb_writer, "_CHUNK_SAMPLES", 7)
+    monkeypatch.setattr(lmdb_io, "_INITIAL_MAP_SIZE", 32 << 10)
+    monkeypatch.setattr(lmdb_io, "_CHUNK_SAMPLES", 7)
     rng = np.random.default_rng(0)
     samples = [(f"{i}.bin", rng.bytes(20_000), f"L{i}") for i in range(30)]
     assert write_lmdb(tmp_path / "db", samples) == 30
@@ -150,7 +150,7 @@ def test_failed_swap_rolls_back_every_target(tmp_path, monkeypatch):
             raise OSError("rename failed")
         return real_rename(src, dst)
 
-    monkeypatch.setattr(lmdb_writer.os, "rename", rename_failing_on_val_publish)
+    monkeypatch.setattr(lmdb_io.os, "rename", rename_failing_on_val_publish)
     with pytest.raises(OSError, match="rename failed"):
         create_lmdb(images, labels, out, val_fraction=0.5, seed=1)
     assert {side: read_lmdb(out / side) for side in ("train", "val")} == before
@@ -162,7 +162,7 @@ def test_train_and_val_are_published_together(tmp_path, monkeypatch):
     out = tmp_path / "out"
     create_lmdb(images, labels, out, val_fraction=0.5)
     old_train = read_lmdb(out / "train")
-    real_fill, calls = lmdb_writer.fill_lmdb, []
+    real_fill, calls = lmdb_io.fill_lmdb, []
 
     def fill_failing_on_val(path, samples, **kwargs):
         calls.append(path)
@@ -170,7 +170,7 @@ def test_train_and_val_are_published_together(tmp_path, monkeypatch):
             raise OSError("val failed")
         return real_fill(path, samples, **kwargs)
 
-    monkeypatch.setattr(lmdb_writer, "fill_lmdb", fill_failing_on_val)
+    monkeypatch.setattr(lmdb_io, "fill_lmdb", fill_failing_on_val)
     with pytest.raises(OSError, match="val failed"):
         create_lmdb(images, labels, out, val_fraction=0.5, seed=7)
     assert read_lmdb(out / "train") == old_train   # train complete, but not published alone
@@ -192,7 +192,7 @@ def test_refuses_to_replace_a_folder_that_is_not_an_lmdb(tmp_path):
 def test_replacing_dirs_swaps_in_a_new_version(tmp_path):
     write_lmdb(tmp_path / "db", [("a", encoded(1), "One")])
     with replacing_dirs([tmp_path / "db"]) as (staging,):
-        lmdb_writer.fill_lmdb(staging, [("b", encoded(2), "Two")])
+        lmdb_io.fill_lmdb(staging, [("b", encoded(2), "Two")])
     assert [label for _, label in read_lmdb(tmp_path / "db")] == ["Two"]
     assert hidden_leftovers(tmp_path) == []
 

@@ -14,19 +14,21 @@ import numpy as np
 import pytest
 import torch
 
-from localization import export, pipeline
+from localization import export
+from localization import locator_factory as pipeline
 from localization.bench import score, timed_locate
 from localization.config import apply_overrides, load_config, parse_overrides
 from localization.ddt import DDTProjection, DescriptorStats, blob_box
-from localization.frames import FrameRecord, list_frames, low_res_version, read_frame
+from common.images import read_frame
+from localization.frame_records import FrameRecord, list_frames, low_res_version
 from localization.geometry import (crop_rows, direct_crop_rows, hit, iou, pad_box, rows_area,
                                    work_size)
 from localization.locator import Locator, Margins, WorkParams
 from localization.model import LineHead
 from localization.training import load_line_head
-from ppocr_ext import bf16
-from ppocr_ext.lmdb_writer import read_lmdb
-from ppocr_ext.split import split_by_video, video_id
+from common import hardware
+from common.lmdb_io import read_lmdb
+from common.split import split_by_video, video_id
 from synth.frames import SynthConfig, generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,10 +199,29 @@ def test_training_bf16_is_resolved_for_the_hardware(tiny_config, tmp_path, monke
         raise Stop
     monkeypatch.setattr(pipeline, "train_classifier", train_classifier)
     for native in (False, True):
-        monkeypatch.setattr(bf16, "native_bf16", lambda device="cpu", native=native: native)
+        monkeypatch.setattr(hardware, "native_bf16", lambda device="cpu", native=native: native)
         with pytest.raises(Stop):
             pipeline.build_locator(config, "ddt")
     assert asked == [False, True]
+
+
+def test_reading_loads_the_localiser_and_never_fits_one(tiny_config, tmp_path, monkeypatch):
+    config, _ = tiny_config
+    fitted = pipeline.build_locator(config, "ddt", id_line=True)   # the fitting path
+    for fit in ("train_classifier", "train_line_head", "train_regressor"):
+        monkeypatch.setattr(pipeline, fit, lambda *a, **k: pytest.fail("trained while reading"))
+    loaded = pipeline.load_locator(config, "ddt", id_line=True)
+    assert loaded.line_head is not None
+    frame = read_frame(next((Path(config["data"]["root"]) / "test").iterdir()), gray=True)
+    assert fitted.locate([frame])[0].rows == loaded.locate([frame])[0].rows
+    command = "python tools/localize.py -c my.yml"
+    missing = apply_overrides(copy.deepcopy(config), {"model.checkpoint": str(tmp_path / "none.pt")})
+    with pytest.raises(pipeline.MissingCheckpoint, match=r"none\.pt: no strip classifier.*my\.yml"):
+        pipeline.load_locator(missing, "ddt", train_command=command)
+    no_psol = apply_overrides(copy.deepcopy(config), {"psol.checkpoint": str(tmp_path / "psol.pt")})
+    with pytest.raises(FileNotFoundError, match=r"psol\.pt: no PSOL box regressor"):
+        pipeline.load_locator(no_psol, "psol")
+    assert not (tmp_path / "none.pt").exists() and not (tmp_path / "psol.pt").exists()
 
 
 def test_checkpoint_of_other_input_preparation_is_refused(tiny_config, tmp_path):
@@ -407,7 +428,7 @@ def test_a_misspelled_config_key_or_method_is_named_before_anything_runs(tmp_pat
     import yaml
 
     from localization.config import REFERENCE, load_config, parse_overrides
-    from localization.pipeline import build_locator
+    from localization.locator_factory import build_locator
 
     config = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
     config["ddt"]["threshhold"] = config["ddt"].pop("threshold")

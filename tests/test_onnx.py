@@ -5,10 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from ppocr_ext.ensemble import greedy_reading
-from ppocr_ext.onnx_export import (LOCALIZER_KEY, OnnxExportError, export_main, export_recognizer,
-                                   load_onnx_recognizer)
-from ppocr_ext.posteriors import load_recognizer, load_torch_recognizer
+from ppocr_ext.ctc import greedy_reading
+from common.onnx_io import OnnxExportError
+from localization.onnx_export import LOCALIZER_KEY
+from pipeline.export_onnx import export_onnx_main
+from ppocr_ext.onnx_export import export_recognizer
+from ppocr_ext.posteriors import load_onnx_recognizer, load_recognizer, load_torch_recognizer
 from ppocr_ext.rec_config import ConfigError
 from rec_fixtures import WORDS, one_torch_thread, render_crop  # noqa: F401 (autouse)
 from tiny_model import make_tiny_model
@@ -54,6 +56,16 @@ def test_onnx_model_is_a_drop_in_model_for_the_tools(exported):
         load_recognizer([str(path), "a", "b"])
 
 
+def test_metadata_keys_of_earlier_exports_are_kept():
+    """Files exported before the export code moved (out of ppocr_ext.onnx_export) are
+    read by these keys: they must never change."""
+    from ppocr_ext import posteriors
+    assert posteriors.SPEC_KEY == "ppocr_ext.inference_spec"
+    assert posteriors.SOURCE_KEY == "ppocr_ext.source"
+    assert (posteriors.INPUT_NAME, posteriors.OUTPUT_NAME) == ("image", "probs")
+    assert LOCALIZER_KEY == "ppocr_ext.localizer"
+
+
 def test_foreign_or_missing_files_are_refused(tmp_path, exported):
     with pytest.raises(OnnxExportError, match="not found"):
         load_onnx_recognizer(tmp_path / "missing.onnx")
@@ -68,18 +80,18 @@ def test_foreign_or_missing_files_are_refused(tmp_path, exported):
 def test_export_tool_checks_onnx_against_torch(exported, tmp_path, capsys):
     torch_recognizer, _ = exported
     config = torch_recognizer.recognizer.weights.replace("tiny.pth", "tiny.yml")
-    check = export_main(["-c", config, "--weights", torch_recognizer.recognizer.weights,
-                         "--out", str(tmp_path / "cli.onnx")])
+    check = export_onnx_main(["-c", config, "--weights", torch_recognizer.recognizer.weights,
+                              "--out", str(tmp_path / "cli.onnx")])
     assert check["same_strings"] == check["crops"] == 16 and check["max_abs_diff"] < 1e-4
     assert "same string on 16" in capsys.readouterr().out
 
 
 def test_localizer_networks_export_with_dynamic_sizes(tmp_path):
-    model = pytest.importorskip("localization.model")
-    ddt = pytest.importorskip("localization.ddt")
-    from ppocr_ext.onnx_export import check_localizer, export_localizer
     import onnxruntime as ort
     import torch
+
+    from localization import ddt, model
+    from localization.onnx_export import check_localizer, export_localizer
     torch.manual_seed(0)
     classifier, regressor = model.StripClassifier().eval(), model.BoxRegressor().eval()
     line_head = model.LineHead(line_height=0.033).eval()

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline import peers
-from pipeline.peers import (RapidOcrPeer, TesseractPeer, id_inside_a_line, load_peers, main,
+from pipeline.peers import (RapidOcrPeer, bench_peers_main, TesseractPeer, id_inside_a_line, load_peers,
                             normalise_line, peer_reads_id, spread)
 
 FONT = "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"
@@ -110,7 +110,7 @@ def test_bench_writes_report_with_scores_command_and_unavailable_peer(tmp_path, 
     out = tmp_path / "bench" / "peers"
     argv = ["--frames", str(frames), "--labels", str(labels), "--peers", "echo", "absent",
             "--out", str(out)]
-    main(argv)
+    bench_peers_main(argv)
     report = json.loads((tmp_path / "bench" / "peers.json").read_text())
     result = report["peers"]["echo"]["results"]["full frames"]
     assert (result["images"], result["exact"], result["id_inside_a_line"]) == (3, 1, 2)
@@ -129,4 +129,4 @@ def test_bench_names_the_label_file_when_a_labelled_frame_is_missing(tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_text("gone_0_.jpg\tABC123xyz\n")
     with pytest.raises(FileNotFoundError, match="labels.txt: 1 labelled frames missing"):
-        main(["--frames", str(frames), "--labels", str(labels), "--out", str(tmp_path / "p")])
+        bench_peers_main(["--frames", str(frames), "--labels", str(labels), "--out", str(tmp_path / "p")])

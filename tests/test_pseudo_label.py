@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from ppocr_ext.ensemble import CtcReading, greedy_reading
-from ppocr_ext.lmdb_writer import read_lmdb, write_lmdb
+from ppocr_ext.ctc import CtcReading, greedy_reading
+from common.lmdb_io import read_lmdb, write_lmdb
 from ppocr_ext.posteriors import load_torch_recognizer
 from ppocr_ext.pseudo_label import (OverlapError, Thresholds, check_no_overlap, precision_at,
                                     pseudo_label, pseudo_label_main)

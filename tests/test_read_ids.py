@@ -111,18 +111,19 @@ def test_empty_or_missing_folder_is_an_error_naming_it(tmp_path):
 def test_per_video_consensus_outvotes_one_misread_frame(tmp_path, monkeypatch):
     """Three frames of one video carry the same ID; one is read wrong. `read_ids.py
     --group-by video` writes the video's consensus, which follows the two that agree."""
-    from pipeline import cli
+    from pipeline import assemble, cli
 
     folder = tmp_path / "frames"
     folder.mkdir()
     ids = ["abc12345", "abc12345", "abc1Z345"]    # brightness i -> ids[i]
     for i in range(3):
         cv2.imwrite(str(folder / f"vid{7}_{i}_.jpg"), np.full((640, 360, 3), 40 * i, np.uint8))
-    monkeypatch.setattr(cli, "build_locator", lambda config: Locator("direct", WorkParams(), Margins()))
-    monkeypatch.setattr(cli, "load_recognizer", lambda model, bf16=False: ScriptedRecognizer(ids))
+    monkeypatch.setattr(assemble, "load_locator",
+                        lambda config, **_: Locator("direct", WorkParams(), Margins()))
+    monkeypatch.setattr(assemble, "load_recognizer", lambda model, bf16=False: ScriptedRecognizer(ids))
     labels = tmp_path / "labels.txt"
     labels.write_text("".join(f"vid7_{i}_.jpg\tabc12345\n" for i in range(3)))
-    summary = cli.main(["--frames", str(folder), "--group-by", "video", "--model", "m.onnx",
+    summary = cli.read_ids_main(["--frames", str(folder), "--group-by", "video", "--model", "m.onnx",
                         "--labels", str(labels), "--out", str(tmp_path / "out")])
     assert summary["score"]["exact_match"] == pytest.approx(2 / 3)
     assert summary["score"]["video_consensus"] == {"videos": 1, "exact_match": 1.0}
@@ -146,9 +147,9 @@ def test_a_zero_batch_or_an_output_file_is_one_usage_error(tmp_path, capsys):
     from pipeline import cli
 
     with pytest.raises(SystemExit):
-        cli.main(["--frames", str(tmp_path), "--batch-size", "0"])
+        cli.read_ids_main(["--frames", str(tmp_path), "--batch-size", "0"])
     assert "must be at least 1" in capsys.readouterr().err
     (tmp_path / "out.txt").write_text("mine")
     with pytest.raises(SystemExit):
-        cli.main(["--frames", str(tmp_path), "--out", str(tmp_path / "out.txt")])
+        cli.read_ids_main(["--frames", str(tmp_path), "--out", str(tmp_path / "out.txt")])
     assert "is a file" in capsys.readouterr().err and (tmp_path / "out.txt").read_text() == "mine"

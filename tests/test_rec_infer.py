@@ -12,7 +12,7 @@ import torch
 from ppocr_ext.checkpoint import CheckpointError
 from ppocr_ext.engine import load_engine
 from ppocr_ext.rec_config import load_config
-from ppocr_ext.rec_infer import Recognizer, infer, infer_main, summary
+from ppocr_ext.rec_infer import Recognizer, infer, infer_rec_main, summary
 from rec_fixtures import (CONFIGS, WORDS, make_lmdb, one_torch_thread,  # noqa: F401
                           render_crop, tiny_config)
 
@@ -47,7 +47,7 @@ def setup(tmp_path_factory):
 def test_folder_with_corrupt_images_is_read_and_bad_ones_named(setup, tmp_path, caplog, capsys):
     root, config, weights, crops = setup
     with caplog.at_level(logging.WARNING):
-        result = infer_main(["-c", str(config), "-o", f"Global.pretrained_model={weights}",
+        result = infer_rec_main(["-c", str(config), "-o", f"Global.pretrained_model={weights}",
                              f"Global.infer_img={crops}", "--out", str(tmp_path / "res.csv")])
     assert sorted(r.name for r in result.readings) == sorted(f"{w}.png" for w in WORDS[:3])
     assert {item["name"] for item in result.skipped} == {"broken.jpg", "empty.png"}

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from ppocr_ext import engine, rec_train
-from ppocr_ext.rec_infer import infer_main
+from ppocr_ext.rec_infer import infer_rec_main
 from ppocr_ext.rec_train import eval_main, train_main
-from ppocr_ext.lmdb_writer import read_lmdb
+from common.lmdb_io import read_lmdb
 from rec_fixtures import make_lmdb, one_torch_thread, tiny_config  # noqa: F401 (autouse)
 
 
@@ -64,7 +64,7 @@ def test_eval_matches_inference_on_the_same_crops(trained, tmp_path):
     for index, (image, label) in enumerate(read_lmdb(root / "val")):
         (crops / f"{index:02d}.png").write_bytes(image)
         labels[f"{index:02d}.png"] = label
-    infer_main(["-c", str(config), "-o", f"Global.pretrained_model={weights}",
+    infer_rec_main(["-c", str(config), "-o", f"Global.pretrained_model={weights}",
                 f"Global.infer_img={crops}", "--out", str(tmp_path / "pred")])
     with open(tmp_path / "pred.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))

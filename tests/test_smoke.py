@@ -4,7 +4,7 @@ from pathlib import Path
 
 from ppocr_ext.engine import load_engine
 
-DICT = Path(__file__).resolve().parents[1] / "ppocr_ext" / "dicts" / "id62.txt"
+DICT = Path(__file__).resolve().parents[1] / "common" / "dicts" / "id62.txt"
 
 
 def test_dictionary_is_the_62_symbol_alphabet():

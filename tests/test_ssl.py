@@ -258,7 +258,7 @@ def test_semi_runner_trains_student_and_teacher(tmp_path, crops):
 
 def test_bench_smoke_writes_the_report(tmp_path):
     out = tmp_path / "ssl.md"
-    results = bench.main(["--smoke", "--work", str(tmp_path / "work"), "--out", str(out)])
+    results = bench.bench_ssl_main(["--smoke", "--work", str(tmp_path / "work"), "--out", str(out)])
     assert [(r.budget, r.arm) for r in results] == [(32, "scratch"), (32, "dig"), (32, "semi")]
     assert all(0.0 <= r.acc <= 1.0 and r.steps > 0 for r in results)
     text = out.read_text()
@@ -269,7 +269,7 @@ def test_bench_smoke_writes_the_report(tmp_path):
 
 def test_label_budget_subset_walks_a_folder_of_lmdbs(tmp_path):
     """localize writes train/{high,low}: a label budget is drawn from both."""
-    from ppocr_ext.lmdb_writer import read_lmdb
+    from common.lmdb_io import read_lmdb
     make_lmdb(tmp_path / "train" / "high", 5)
     make_lmdb(tmp_path / "train" / "low", 3)
     everything = read_lmdb(tmp_path / "train" / "high") + read_lmdb(tmp_path / "train" / "low")

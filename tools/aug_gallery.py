@@ -10,8 +10,11 @@ from pathlib import Path
 
 import cv2
 
-from ppocr_ext.augment.gallery import build_gallery
-from ppocr_ext.augment.sample import render_sample_crop
+# Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from ppocr_ext.augment.gallery import build_gallery  # noqa: E402
+from ppocr_ext.augment.sample import render_sample_crop  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -5,7 +5,13 @@ Example (what `make bench` runs):
       --model configs/rec/svtr_tiny_cpu.yml output/demo/rec/best.pth \
       --train-log output/demo/rec/train.log --out bench/results
 """
-from pipeline.bench import main
+import sys
+from pathlib import Path
+
+# Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from pipeline.bench import bench_e2e_main  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    bench_e2e_main()

@@ -8,10 +8,15 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # one core: before NumPy is
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+# Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from common.atomic import atomic_write_text  # noqa: E402
+from common.command import command_line  # noqa: E402
+from common.hardware import describe_machine  # noqa: E402
 from ppocr_ext.augment.speed import benchmark_rows  # noqa: E402
 
 TARGET = 300
@@ -25,18 +30,17 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/aug_speed.md"))
     args = parser.parse_args(argv)
 
-    load_before = os.getloadavg()[0]
+    machine_at_start = describe_machine()
     rows = benchmark_rows(args.height, args.width, args.calls)
-    command = "python tools/bench_aug.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line("bench_aug.py", argv)
     lines = [
         "# Augmentation loader throughput",
         "",
-        f"Command: `{command.strip()}`  ",
+        f"Command: `{command}`  ",
         f"Crops: {args.height}x{args.width} px, 15-symbol IDs; one process, "
         f"`cv2.setNumThreads(1)`; best of 3 repeats of {args.calls} crops, timed as "
         "process CPU time (= one core's cost) and as wall time.  ",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {load_before:.1f} at start (shared with other jobs: "
+        f"Machine: {machine_at_start} at start (shared with other jobs: "
         "wall-time figures are lower bounds).  ",
         f"Target: >= {TARGET} crops/s per core.",
         "",
@@ -45,8 +49,7 @@ def main(argv=None) -> int:
     ]
     lines += [f"| {label} | {cpu:.0f} | {wall:.0f} | {'yes' if cpu >= TARGET else 'NO'} |"
               for label, (cpu, wall) in rows]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
+    atomic_write_text(args.out, "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

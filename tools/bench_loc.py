@@ -17,9 +17,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
-import platform
-import shlex
 import sys
 import time
 from dataclasses import asdict
@@ -28,10 +25,17 @@ from typing import NamedTuple
 
 import torch
 
-from localization.bench import MISS_KINDS, check_truths, score, timed_locate
-from localization.config import apply_overrides, argument_parser, config_from_args
-from localization.frames import list_frames
-from localization.pipeline import build_locator, data_path
+# Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from common.atomic import atomic_write_text  # noqa: E402
+from common.command import command_line  # noqa: E402
+from common.hardware import describe_machine  # noqa: E402
+from localization.bench import MISS_KINDS, check_truths, score, timed_locate  # noqa: E402
+from localization.config import apply_overrides, argument_parser, config_from_args  # noqa: E402
+from localization.frame_records import list_frames  # noqa: E402
+from localization.locator_factory import build_locator, data_path  # noqa: E402
+
 
 class Row(NamedTuple):
     name: str
@@ -63,8 +67,11 @@ def markdown(report: dict) -> str:
              f"Command: `{report['command']}`", "",
              f"Data: `{report['data']}` ({report['frames']} frames); machine: {report['machine']}; "
              f"torch threads: {report['threads']}; {report['date']}.",
+             # reports before the machine line carried the load average apart
              f"Load average when run: {report['load_average']} (other jobs share the cores: "
-             "frames/s are lower bounds).", "",
+             "frames/s are lower bounds)." if "load_average" in report else
+             "Other jobs may share the cores (the load average is in the machine line): "
+             "frames/s are lower bounds.", "",
              "| method | hit-rate | portrait | landscape | IoU | crop area % | side acc. | fallback | frames/s |",
              "|---|---|---|---|---|---|---|---|---|"]
 
@@ -115,17 +122,14 @@ def main() -> None:
                      "id_line": row.id_line, "overrides": row.overrides, **asdict(scores)})
         logging.info("%s: hit %.3f, area %.2f%%, %.0f frames/s", row.name, scores.hit_rate,
                      scores.crop_area_pct, fps)
-    report = {"command": " ".join(shlex.quote(a) for a in ["python", "tools/bench_loc.py"] + sys.argv[1:]),
+    report = {"command": command_line("bench_loc.py"),
               "split": args.split, "data": str(data_path(config, f"{args.split}_dir")),
               "frames": len(records), "batch_size": batch_size, "threads": torch.get_num_threads(),
-              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
-              "load_average": " ".join(f"{v:.1f}" for v in os.getloadavg()),
+              "machine": describe_machine(),
               "date": time.strftime("%Y-%m-%d %H:%M"), "config": config, "rows": rows}
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n",
-                                        encoding="utf-8")
-    out.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
+    atomic_write_text(out.with_suffix(".json"), json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(out.with_suffix(".md"), markdown(report))
     print(markdown(report))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from ppocr_ext.onnx_export import bench_main  # noqa: E402
+from ppocr_ext.onnx_bench import bench_onnx_main  # noqa: E402
 
 if __name__ == "__main__":
-    bench_main()
+    bench_onnx_main()

@@ -1,20 +1,24 @@
 """Images folder + `<image>\\t<ID>` label file -> train/val recognition LMDBs.
 
     python tools/create_lmdb.py --images DIR --labels FILE --out OUT \\
-        [--val-fraction 0.1] [--seed 0] [--dict ppocr_ext/dicts/id62.txt] [--skip-bad]
+        [--val-fraction 0.1] [--seed 0] [--dict common/dicts/id62.txt] [--skip-bad]
 
 Writes OUT/train and OUT/val (split by video id), or the single LMDB OUT with
 --val-fraction 0. Strict by default: any bad row stops the run before anything is written
 and every problem is listed as `FILE:LINE: reason`; --skip-bad writes the good rows and
-lists the skipped ones. See ppocr_ext/lmdb_writer.py for the rules.
+lists the skipped ones. See common/lmdb_io.py for the rules.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from ppocr_ext.labels import LabelFileError
-from ppocr_ext.lmdb_writer import DEFAULT_DICT, CreateSummary, LmdbError, create_lmdb
+# Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from common.labels import DEFAULT_DICT, LabelFileError  # noqa: E402
+from common.lmdb_io import CreateSummary, LmdbError, create_lmdb  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

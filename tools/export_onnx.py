@@ -5,7 +5,7 @@
         --weights output/rec/svtr_tiny_cpu/best.pth --out output/rec/svtr_tiny_cpu/model.onnx \
         [--check-crops data/lmdb/val]
 
-Use it with ppocr_ext.onnx_export.load_onnx_recognizer(path), or as a --model of
+Use it with ppocr_ext.posteriors.load_onnx_recognizer(path), or as a --model of
 tools/ensemble.py and tools/pseudo_label.py.
 
 The localiser's networks (strip classifier with the DDT projection baked in, and the
@@ -20,7 +20,7 @@ from pathlib import Path
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from ppocr_ext.onnx_export import export_main  # noqa: E402
+from pipeline.export_onnx import export_onnx_main  # noqa: E402
 
 if __name__ == "__main__":
-    export_main()
+    export_onnx_main()

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 
-from localization.config import argument_parser, config_from_args
-from localization.export import export_split, sides_summary, write_json
-from localization.frames import list_frames
-from localization.pipeline import build_locator, data_path
-from ppocr_ext.labels import LabelFileError
+# Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from common.labels import LabelFileError  # noqa: E402
+from localization.config import argument_parser, config_from_args  # noqa: E402
+from localization.export import export_split, sides_summary, write_json  # noqa: E402
+from localization.frame_records import list_frames  # noqa: E402
+from localization.locator_factory import build_locator, data_path  # noqa: E402
 
 
 def main() -> None:

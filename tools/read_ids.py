@@ -6,11 +6,15 @@ Example:
       output/rec/svtr_tiny_cpu/best.pth --labels data/demo/test_labels.txt
 """
 import sys
+from pathlib import Path
 
-from pipeline.cli import main
+# Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from pipeline.cli import read_ids_main  # noqa: E402
 
 if __name__ == "__main__":
     try:
-        main()
+        read_ids_main()
     except (FileNotFoundError, ValueError, KeyError) as err:
         sys.exit(f"error: {err}")

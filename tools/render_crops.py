@@ -10,7 +10,8 @@ from pathlib import Path
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from ppocr_ext.lmdb_writer import DEFAULT_DICT, write_lmdb  # noqa: E402
+from common.labels import DEFAULT_DICT  # noqa: E402
+from common.lmdb_io import write_lmdb  # noqa: E402
 from ppocr_ext.synth_dataset import fixed_crop_samples  # noqa: E402
 from synth.backgrounds import list_photos  # noqa: E402
 from synth.fonts import SPLITS  # noqa: E402

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from localization.config import argument_parser, config_from_args
-from localization.frames import list_frames, read_frame, to_gray
-from localization.geometry import integer_box
-from localization.pipeline import build_locator, data_path
+# Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from common.images import read_frame, to_gray  # noqa: E402
+from localization.config import argument_parser, config_from_args  # noqa: E402
+from localization.frame_records import list_frames  # noqa: E402
+from localization.geometry import integer_box  # noqa: E402
+from localization.locator_factory import build_locator, data_path  # noqa: E402
 
 GREEN, YELLOW, RED = (0, 200, 0), (0, 230, 255), (0, 0, 255)
 

@@ -6,10 +6,14 @@ Writes <out>/train/, <out>/test/, train_labels.txt, test_labels.txt and boxes.js
 import argparse
 import json
 import sys
+from pathlib import Path
 
-from synth.backgrounds import list_photos
-from synth.fonts import DEFAULT_FONT_ROOT, LATIN_FACES
-from synth.frames import DOMAINS, ID_MODES, SynthConfig, generate
+# Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from synth.backgrounds import list_photos  # noqa: E402
+from synth.fonts import DEFAULT_FONT_ROOT, LATIN_FACES  # noqa: E402
+from synth.frames import DOMAINS, ID_MODES, SynthConfig, generate  # noqa: E402
 
 
 def _size(text):

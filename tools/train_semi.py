@@ -10,7 +10,7 @@ from pathlib import Path
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from ppocr_ext.ssl.semi import main  # noqa: E402
+from ppocr_ext.ssl.semi import train_semi_main  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    train_semi_main()

@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
-import sys
 from pathlib import Path
 
-from ppocr_ext.atomic import atomic_write_text
-from ppocr_ext.rec_bench import machine
+from common.atomic import atomic_write_text
+from common.command import command_line
+from common.hardware import describe_machine
 from ppocr_ext.rec_config import PROJECT_ROOT, load_config
+from ppocr_ext.rec_train import evaluate, train
 from ppocr_ext.train_log import read_train_log
 
 ARMS = ("none", "standard", "standard_tia", "standard_tia_lowres")
@@ -48,8 +48,6 @@ def arm_overrides(args: argparse.Namespace, arm: str) -> list[str]:
 
 def run_arm(args: argparse.Namespace, arm: str) -> dict:
     """Train (or reuse) one arm, then measure its best weights on the test crops."""
-    from ppocr_ext.rec_train import evaluate, train
-
     config = CONFIG_DIR / f"{arm}.yml"
     overrides = arm_overrides(args, arm)
     run_dir = args.out_dir / arm
@@ -65,13 +63,12 @@ def run_arm(args: argparse.Namespace, arm: str) -> dict:
 
 
 def report(rows: list[dict], args: argparse.Namespace, command: str) -> str:
-    info = machine()
     lines = [
         "# Augmentation ablation (issue #4)", "",
         f"Command: `{command}`  ",
         f"Train crops `{args.train}`, validation `{args.val}`, test (low-resolution) "
         f"`{args.test}`; exact match is case-sensitive, frame level on the localised crops.  ",
-        f"Machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']}; each arm "
+        f"Machine: {describe_machine()}; each arm "
         "trains on one torch thread (`Global.num_threads: 1`), so train minutes are CPU "
         "minutes of one core when nothing else runs.",
         "",
@@ -86,7 +83,7 @@ def report(rows: list[dict], args: argparse.Namespace, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
+def bench_aug_ablation_main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", default="output/demo/loc/train", help="train crops LMDB(s)")
     parser.add_argument("--val", default="output/demo/loc/val/low", help="validation crops")
@@ -101,8 +98,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if not Path(path).exists():
             raise SystemExit(f"error: {path}: no such crops folder (run `make localize` first)")
     rows = [run_arm(args, arm) for arm in args.arms]
-    command = "python tools/bench_aug_ablation.py " + shlex.join(
-        argv if argv is not None else sys.argv[1:])
+    command = command_line("bench_aug_ablation.py", argv)
     atomic_write_text(args.results, report(rows, args, command))
     atomic_write_text(args.results.with_suffix(".json"), json.dumps(
         {"command": command, "load_average": os.getloadavg(), "arms": rows}, indent=2))

@@ -8,11 +8,11 @@ while other jobs share the cores) and as wall time.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 
+from common.labels import DEFAULT_DICT
 from ppocr_ext.augment import PRESETS, build_preset, with_preset
 from ppocr_ext.augment.lowres import LowResAug
 from ppocr_ext.augment.robustness import RobustnessAug
@@ -21,7 +21,6 @@ from ppocr_ext.augment.standard import StandardAug
 from ppocr_ext.augment.tia import TIA
 from ppocr_ext.engine import load_engine
 
-DICT = Path(__file__).resolve().parents[1] / "dicts" / "id62.txt"
 
 
 def sample_crops(count: int, height: int, width: int) -> list[np.ndarray]:
@@ -59,7 +58,7 @@ def engine_ops(preset: str) -> list:
             {"CTCLabelEncode": None},
             {"SVTRResize": {"image_shape": [3, 32, 256], "padding": False}},
             {"KeepKeys": {"keep_keys": ["image", "label", "length"]}}]
-    global_config = {"character_dict_path": str(DICT), "max_text_length": 25,
+    global_config = {"character_dict_path": str(DEFAULT_DICT), "max_text_length": 25,
                      "use_space_char": False}
     return create_operators(with_preset(base, preset), global_config)
 

@@ -24,10 +24,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import os
-import platform
 import random
-import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -37,11 +34,16 @@ import cv2
 import numpy as np
 import torch
 
-from ppocr_ext.lmdb_writer import iter_lmdb, lmdbs_under, write_lmdb
-from ppocr_ext.rec_config import PROJECT_ROOT, ConfigError, count_lmdb_samples, load_config
+from common.atomic import atomic_write_text
+from common.command import command_line
+from common.config import ConfigError
+from common.hardware import describe_machine
+from common.lmdb_io import iter_lmdb, lmdbs_under, write_lmdb
+from ppocr_ext.rec_config import PROJECT_ROOT, count_lmdb_samples, load_config
 from ppocr_ext.rec_train import evaluate, setup_logging, train
 from ppocr_ext.ssl.pretrain import pretrain
 from ppocr_ext.ssl.semi import train_semi
+from synth.ids import sample_id
 
 LOG = logging.getLogger(__name__)
 REC = PROJECT_ROOT / "configs" / "rec"
@@ -109,7 +111,6 @@ def sample_lmdb(source: Path, count: int, out: Path, seed: int) -> Path:
 def render_smoke_crops(out: Path, count: int, seed: int, scale: float = 1.0) -> Path:
     """A tiny LMDB of white IDs on dark backgrounds (`scale` < 1: downscaled and JPEG'd
     like low-resolution test crops). Only for --smoke: it checks the plumbing."""
-    from synth.ids import sample_id
     rng = np.random.default_rng(seed)
     samples = []
     for index in range(count):
@@ -263,9 +264,7 @@ class Bench:
             f"DiG pre-training (once, shared by every budget): {steps} steps, "
             f"{cpu / 60:.1f} CPU min, {wall / 60:.1f} wall min, on the labelled LMDB's and "
             "the test crops (labels ignored).  ",
-            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"{torch.get_num_threads()} torch thread(s), "
-            f"load average {os.getloadavg()[0]:.1f} at the end (shared: wall times are "
+            f"Machine: {describe_machine()} at the end (shared: wall times are "
             "inflated, CPU times are not).",
             *(["", "**--smoke run: a tiny model for a few steps on rendered crops; the "
                "figures only show the plumbing works.**"] if args.smoke else []),
@@ -307,7 +306,7 @@ def parse_args(argv) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> list[Result]:
+def bench_ssl_main(argv: list[str] | None = None) -> list[Result]:
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(raw)
     setup_logging()
@@ -318,11 +317,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
         bench.run()
     except ConfigError as err:
         raise SystemExit(f"error: {err}") from err
-    text = bench.report("python tools/bench_ssl.py " + shlex.join(raw))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    text = bench.report(command_line("bench_ssl.py", raw))
+    atomic_write_text(Path(args.out), text)
     print(text)
     return bench.results

@@ -29,9 +29,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from common.config import ConfigError
+from common.lmdb_io import LmdbError, iter_lmdb, lmdbs_under
 from ppocr_ext.augment import with_preset
-from ppocr_ext.lmdb_writer import LmdbError, iter_lmdb, lmdbs_under
-from ppocr_ext.rec_config import ConfigError, resolve_input
+from ppocr_ext.engine import load_engine
+from ppocr_ext.rec_config import resolve_input
 from ppocr_ext.rec_infer import list_images
 
 LOG = logging.getLogger(__name__)
@@ -112,7 +114,6 @@ class UnlabeledCrops(Dataset):
     """Item i = one crop in every view: a tuple of float32 (C, H, W) arrays."""
 
     def __init__(self, sources: list[Source], views: list[list[dict]], global_cfg: dict):
-        from ppocr_ext.engine import load_engine
         load_engine()
         from openrec.preprocess import create_operators
         self.sources = sources

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ppocr_ext.engine import load_engine
 from ppocr_ext.ssl.ema import cosine_momentum, ema_update, frozen_copy
 from ppocr_ext.ssl.masking import patch_grid, random_patch_mask, upsample
 
@@ -65,7 +66,6 @@ def window_instances(sequence: torch.Tensor, instances: int) -> torch.Tensor:
 def build_svtr_encoder(encoder_cfg: dict) -> nn.Module:
     """The recogniser's encoder, exactly as `BaseRecognizer` builds it (3 input
     channels, no STN in front)."""
-    from ppocr_ext.engine import load_engine
     load_engine()
     from openrec.modeling.encoders import build_encoder
     cfg = copy.deepcopy(encoder_cfg)

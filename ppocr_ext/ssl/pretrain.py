@@ -25,8 +25,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from common.config import ConfigError
 from ppocr_ext.checkpoint import CheckpointError, atomic_save, plain, read_checkpoint
-from ppocr_ext.rec_config import ConfigError, find_latest_checkpoint, load_config
+from ppocr_ext.engine import load_engine
+from ppocr_ext.rec_config import find_latest_checkpoint, load_config
 from ppocr_ext.rec_train import resumable_main
 from ppocr_ext.ssl.data import (UnlabeledCrops, base_transforms, endless_batches, find_sources,
                                 view_transforms)
@@ -78,7 +80,6 @@ def pretrain(config: str, overrides=(), resume: bool = False) -> dict:
         raise ConfigError(f"{cfg.get('filename')}: nothing to train (Global.epoch_num="
                           f"{glob['epoch_num']}, {len(dataset)} crops, batch {batch_size})")
 
-    from ppocr_ext.engine import load_engine
     load_engine()
     from openrec.optimizer import build_optimizer
     optimizer, scheduler = build_optimizer(cfg["Optimizer"], cfg["LRScheduler"],
@@ -156,5 +157,5 @@ def pretrain(config: str, overrides=(), resume: bool = False) -> dict:
             **{name: averages.mean(name) for name in ("loss", "contrastive", "pixel")}}
 
 
-def main(argv: list[str] | None = None) -> dict:
+def pretrain_ssl_main(argv: list[str] | None = None) -> dict:
     return resumable_main(pretrain, argv, pretrain.__doc__)

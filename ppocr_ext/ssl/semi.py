@@ -218,7 +218,7 @@ def train_semi(config: str, overrides=(), resume: bool = False) -> dict:
         handler.close()
 
 
-def main(argv: list[str] | None = None) -> dict:
+def train_semi_main(argv: list[str] | None = None) -> dict:
     best = resumable_main(train_semi, argv, train_semi.__doc__, "continue the run in "
                          "Global.output_dir from latest.pth/teacher.pth")
     print("best:", ", ".join(f"{key}: {value}" for key, value in best.items()))

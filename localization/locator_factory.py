@@ -1,9 +1,14 @@
-"""Config -> ready Locator, training only what is missing (resumable).
+"""Config -> ready Locator: `build_locator` fits what is missing (resumable),
+`load_locator` only loads, for the read path.
 
 A trained classifier + DDT projection (`model.checkpoint`, which also keeps the line
 head) or PSOL regressor (`psol.checkpoint`) found on disk is reused, not retrained,
 unless `train.force` / `line_head.force` / `psol.force` is set. Train frames are decoded
 only when something has to be fitted.
+
+Reading frames never trains: `load_locator` refuses a missing checkpoint (or a missing
+line head) with `MissingCheckpoint`, naming the file and the command that fits it
+(`python tools/localize.py -c CONFIG`, or `make localize`).
 """
 from __future__ import annotations
 
@@ -12,16 +17,22 @@ from pathlib import Path
 
 import torch
 
-from localization.frames import list_frames
+from common.hardware import training_bf16
+from localization.frame_records import list_frames
 from localization.line_head import line_targets, train_line_head
 from localization.locator import METHODS, Locator, WorkParams
 from localization.training import (WorkSet, fit_projection, load_classifier, load_line_head,
                                    load_regressor, load_work_set, margins_from, pseudo_boxes,
                                    save_classifier, save_regressor, train_classifier,
                                    train_regressor)
-from ppocr_ext.bf16 import training_bf16
 
 log = logging.getLogger(__name__)
+TRAIN_COMMAND = "python tools/localize.py -c CONFIG [-o ...]"
+
+
+class MissingCheckpoint(FileNotFoundError):
+    """The read path found no trained localiser where the config points; the message
+    names the file and the command that trains it."""
 
 
 def work_params(config: dict) -> WorkParams:
@@ -46,6 +57,27 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
                   id_line: bool | None = None) -> Locator:
     """The Locator for `method` (default: config's), fitting and saving what is missing.
     `decision` and `id_line` default to the config's `ddt.decision` and `output.id_line`."""
+    return _locator(config, method, decision, id_line, None)
+
+
+def load_locator(config: dict, method: str | None = None, decision: str | None = None,
+                 id_line: bool | None = None, train_command: str = TRAIN_COMMAND) -> Locator:
+    """The same Locator as `build_locator` from checkpoints on disk, never fitting one:
+    a missing checkpoint raises `MissingCheckpoint` naming it and `train_command` (the
+    command line that fits it with this config)."""
+    return _locator(config, method, decision, id_line, train_command)
+
+
+def _missing(what: str, path: Path, train_command: str) -> MissingCheckpoint:
+    return MissingCheckpoint(f"{path}: no {what} (the localiser is never trained while "
+                             f"reading); train it first with `{train_command}` (or `make "
+                             "localize`), or point the config's checkpoint keys at a trained "
+                             "one (-o model.checkpoint=... psol.checkpoint=...)")
+
+
+def _locator(config: dict, method: str | None, decision: str | None, id_line: bool | None,
+             train_command: str | None) -> Locator:
+    """`train_command` None: fit what is missing; else refuse it, naming that command."""
     method = method or config["method"]
     if method not in METHODS:   # before anything is fitted
         raise ValueError(f"unknown localisation method {method!r}; choose from {', '.join(METHODS)}")
@@ -55,14 +87,19 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
     margins = margins_from(config)
     if method == "direct":
         return Locator("direct", work, margins)
-    torch.set_num_threads(int(config["train"]["threads"]))
+    fit = train_command is None
+    if fit:
+        torch.set_num_threads(int(config["train"]["threads"]))
     cache: dict = {}
     train, model_cfg = config["train"], config["model"]
     checkpoint = Path(model_cfg["checkpoint"])
-    if checkpoint.is_file() and not train["force"]:
+    if checkpoint.is_file() and not (fit and train["force"]):
         log.info("reusing strip classifier + DDT projection from %s", checkpoint)
         classifier, projection = load_classifier(checkpoint, work)
         head = load_line_head(checkpoint)
+    elif not fit:
+        raise _missing("strip classifier + DDT checkpoint (model.checkpoint)", checkpoint,
+                       train_command)
     else:
         work_set = _work_set(config, cache)
         classifier = train_classifier(work_set, work, model_cfg["channels"], train["steps"],
@@ -78,7 +115,10 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
                   join_gap=ddt["join_gap"], pick=ddt["pick"],
                   side_peak_weight=ddt["side_peak_weight"],
                   bf16=config["inference"]["bf16"])
-    if use_head and (head is None or config["line_head"]["force"]):
+    if use_head and (head is None or (fit and config["line_head"]["force"])):
+        if not fit:
+            raise _missing("line head in the classifier checkpoint (line_head.use is true)",
+                           checkpoint, train_command)
         head = _fit_line_head(config, cache, Locator("ddt", work, margins, **common))
         save_classifier(checkpoint, classifier, projection, work, head)
         log.info("saved the line head with the classifier in %s", checkpoint)
@@ -86,9 +126,12 @@ def build_locator(config: dict, method: str | None = None, decision: str | None 
     if method == "psol":
         psol = config["psol"]
         psol_checkpoint = Path(psol["checkpoint"])
-        if psol_checkpoint.is_file() and not psol["force"]:
+        if psol_checkpoint.is_file() and not (fit and psol["force"]):
             log.info("reusing PSOL box regressor from %s", psol_checkpoint)
             regressor = load_regressor(psol_checkpoint, work)
+        elif not fit:
+            raise _missing("PSOL box regressor checkpoint (psol.checkpoint)", psol_checkpoint,
+                           train_command)
         else:
             teacher = Locator("ddt", work, margins, decision="classifier", **common)
             targets = pseudo_boxes(teacher, _work_set(config, cache))

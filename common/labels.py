@@ -6,6 +6,9 @@ other sample. A typo in a label file therefore trains on a wrong target without 
 message. Everything that produces or consumes labels (LMDB creation, pseudo-labelling,
 evaluation) validates through these functions instead, and reports problems as
 `file:line: reason` so the user can fix the exact row.
+
+`DEFAULT_DICT` is the project's dictionary (`common/dicts/id62.txt`: 0-9A-Za-z,
+case-sensitive, the challenge's 62 symbols).
 """
 from __future__ import annotations
 
@@ -13,6 +16,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Iterable, Sequence
+
+from common.atomic import atomic_path
+
+DEFAULT_DICT = Path(__file__).resolve().parent / "dicts" / "id62.txt"
 
 
 class InvalidLabel(ValueError):
@@ -181,13 +188,9 @@ def write_label_file(path: str | os.PathLike, rows: Iterable[tuple[str, str]],
             first_row_of[_same_file_key(name)] = number
     if problems:
         raise LabelFileError(format_problems(f"{path}: refusing to write bad rows", problems))
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_path(path) as temporary:
         with open(temporary, "w", encoding="utf-8", newline="\n") as out:
             out.writelines(f"{name}\t{label}\n" for name, label in rows)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
     return len(rows)
 
 

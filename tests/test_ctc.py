@@ -2,16 +2,8 @@
 import numpy as np
 import pytest
 
-from ctc_oracle import CHARS, brute_force
-from ppocr_ext.ctc_beam import ctc_kbest
-
-
-def one_hot(seq, eps=0.0):
-    """Posteriors that put (1 - eps) on each listed index (0 = blank)."""
-    probs = np.full((len(seq), len(CHARS) + 1), eps / len(CHARS))
-    for t, c in enumerate(seq):
-        probs[t, c] = 1.0 - eps
-    return probs
+from ctc_oracle import CHARS, brute_force, one_hot
+from ppocr_ext.ctc import ctc_kbest
 
 
 def test_certain_posteriors_give_the_collapsed_string():

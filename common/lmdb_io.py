@@ -1,4 +1,5 @@
-"""Recognition LMDBs in the engine's layout, written so that a failure never costs data.
+"""Recognition LMDBs in the engine's layout: reading them, and writing them so that a
+failure never costs data.
 
 Layout read by OpenOCR's `LMDBDataSet`: `num-samples`, then `image-%09d` (the encoded
 image file, unchanged) and `label-%09d` (UTF-8 text), numbered from 1. We also store
@@ -33,12 +34,10 @@ import lmdb
 from tqdm import tqdm
 
 from common.images import BadImage, decode_image, read_bytes
-from ppocr_ext.labels import (InvalidLabel, LabelEntry, LabelFileError, Problem,
-                              format_problems, load_dictionary, read_label_file,
-                              validate_label)
-from ppocr_ext.split import split_by_video, video_id
+from common.labels import (DEFAULT_DICT, InvalidLabel, LabelEntry, LabelFileError, Problem,
+                           format_problems, load_dictionary, read_label_file, validate_label)
+from common.split import split_by_video, video_id
 
-DEFAULT_DICT = Path(__file__).resolve().parent / "dicts" / "id62.txt"
 # written into every folder replacing_dirs() puts in place: what may be replaced later
 MARKER = ".written-by-tiktok-id-ocr"
 _CHUNK_SAMPLES = 1000          # samples per write transaction
@@ -93,10 +92,15 @@ def fill_lmdb(path: str | os.PathLike, samples: Iterable[tuple[str, bytes, str]]
         env.close()
 
 
+def is_lmdb(path: str | os.PathLike) -> bool:
+    """Whether `path` is one LMDB folder (it holds a data.mdb)."""
+    return (Path(path) / "data.mdb").is_file()
+
+
 def iter_lmdb(path: str | os.PathLike) -> Iterator[tuple[bytes, str]]:
     """Yield `(image bytes, label)` of a recognition LMDB in key order (1..num-samples)."""
     path = Path(path)
-    if not (path / "data.mdb").is_file():
+    if not is_lmdb(path):
         raise LmdbError(f"{path}: not an LMDB folder (no data.mdb)")
     env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False)
     try:
@@ -319,7 +323,7 @@ def create_lmdb(images_dir: str | os.PathLike, label_file: str | os.PathLike,
     """Write `out/train` and `out/val` (or just `out` when `val_fraction` is 0).
 
     Images are stored as their original file bytes. The split is by video (see
-    `ppocr_ext.split`). Both databases are published together only when both are
+    `common.split`). Both databases are published together only when both are
     complete. Strict mode raises `LabelFileError` listing every problem before writing.
     """
     images_dir, label_file, out = Path(images_dir), Path(label_file), Path(out)

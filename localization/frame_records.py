@@ -1,22 +1,20 @@
-"""Listing and reading frames: `<dir>/<video>_<frame>_.jpg` plus a `<image>\\t<ID>` file.
+"""The frames a localisation run reads: `<dir>/<video>_<frame>_.jpg` plus a `<image>\\t<ID>`
+file, listed as `FrameRecord`s, and the low-resolution version of a frame.
 
 Works on any user's folder of real frames: boxes are never read here, and a folder
 without a label file is accepted (every frame gets an empty label).
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from common.images import FRAME_LIMITS, IMAGE_SUFFIXES, BadImage, read_image
-from ppocr_ext.labels import LabelFileError, format_problems, load_dictionary, read_label_file
-from ppocr_ext.lmdb_writer import DEFAULT_DICT
-
-log = logging.getLogger(__name__)
+from common.images import is_image_file
+from common.labels import (DEFAULT_DICT, LabelFileError, format_problems, load_dictionary,
+                           read_label_file)
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ def list_frames(image_dir: str | Path, label_file: str | Path | None = None,
                 dict_path: str | Path = DEFAULT_DICT) -> list[FrameRecord]:
     """Frames named by the label file (in its order), or every image in the folder when
     there is no label file. Label rows are checked like the LMDB writer checks them
-    (ppocr_ext.labels); one error lists every bad `file:line` before anything runs."""
+    (common.labels); one error lists every bad `file:line` before anything runs."""
     image_dir = Path(image_dir)
     if not image_dir.is_dir():
         raise FileNotFoundError(f"frame folder {image_dir} does not exist")
@@ -39,21 +37,8 @@ def list_frames(image_dir: str | Path, label_file: str | Path | None = None,
         if problems:
             raise LabelFileError(format_problems(f"{label_file}: fix these rows", problems))
         return [FrameRecord(e.name, e.label, image_dir / e.name) for e in entries]
-    names = sorted(p.name for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    names = sorted(p.name for p in image_dir.iterdir() if is_image_file(p))
     return [FrameRecord(name, "", image_dir / name) for name in names]
-
-
-def read_frame(path: Path, gray: bool = False) -> np.ndarray | None:
-    """Decoded frame, or None (logged with its name) when the file is missing or corrupt."""
-    try:
-        return read_image(path, FRAME_LIMITS, gray=gray)
-    except BadImage as err:
-        log.warning("skipping frame %s: %s", path, err)
-        return None
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
 def downscale(image: np.ndarray, factor: float) -> np.ndarray:

@@ -1,0 +1,58 @@
+"""The one place a command line becomes an `IdReader`: the `--loc-config / --loc-opt /
+--model` arguments that `tools/read_ids.py` and `tools/bench.py` share, and the reader
+they assemble from them (the localiser is loaded, never trained, on this path). With no
+`--model` and the default `--loc-config`, it reads with the released models."""
+from __future__ import annotations
+
+import argparse
+import shlex
+
+import torch
+
+from localization.config import load_config, parse_overrides
+from localization.locator_factory import load_locator
+from pipeline.read_ids import IdReader
+from ppocr_ext.posteriors import load_recognizer
+from ppocr_ext.rec_config import PROJECT_ROOT
+from ppocr_ext.released import released_model
+
+DEFAULT_LOC_CONFIG = "configs/loc/ddt.yml"
+# the released localiser (models/loc_ddt, trained by `make localize` on the demo's frames)
+# cutting the ID line the released recogniser reads
+RELEASED_LOC_OPTS = [f"model.checkpoint={PROJECT_ROOT / 'models' / 'loc_ddt' / 'strip_ddt.pt'}",
+                     "output.id_line=true"]
+
+
+def add_reader_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`--loc-config`, `--loc-opt` and `--model`."""
+    parser.add_argument("--loc-config", default=DEFAULT_LOC_CONFIG,
+                        help="localiser config; its trained checkpoints are loaded (never "
+                             "trained here: run tools/localize.py first)")
+    parser.add_argument("--loc-opt", nargs="*", default=[],
+                        help="localiser overrides key=value; with the default --loc-config they "
+                             f"apply after {' '.join(RELEASED_LOC_OPTS)} (the released localiser)")
+    parser.add_argument("--model", nargs="+", metavar="PATH",
+                        help="recogniser: CONFIG.yml WEIGHTS.pth, or one MODEL.onnx (default: the "
+                             "released models/svtr_tiny_synth/model.onnx)")
+    return parser
+
+
+def localiser_overrides(args: argparse.Namespace) -> list[str]:
+    """`--loc-opt`, after the released localiser's options when the config is the default."""
+    released = RELEASED_LOC_OPTS if args.loc_config == DEFAULT_LOC_CONFIG else []
+    return [*released, *args.loc_opt]
+
+
+def build_reader(args: argparse.Namespace, k: int = 3, batch_size: int = 64, threads: int = 0,
+                 bf16: bool = False) -> IdReader:
+    """The localiser of `--loc-config/--loc-opt` and the recogniser of `--model` (the
+    released one when absent), with `threads` torch threads (0: leave torch's setting)."""
+    loc_opts = localiser_overrides(args)
+    train_command = shlex.join(["python", "tools/localize.py", "-c", args.loc_config,
+                                *(["-o", *args.loc_opt] if args.loc_opt else [])])
+    locator = load_locator(load_config(args.loc_config, parse_overrides(loc_opts)),
+                           train_command=train_command)
+    if threads:
+        torch.set_num_threads(threads)
+    recognizer = load_recognizer(args.model or released_model(), bf16=bf16)
+    return IdReader(locator, recognizer, k=k, batch_size=batch_size)
