@@ -37,22 +37,25 @@ def add_reader_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     return parser
 
 
-def localiser_overrides(args: argparse.Namespace) -> list[str]:
-    """`--loc-opt`, after the released localiser's options when the config is the default."""
-    released = RELEASED_LOC_OPTS if args.loc_config == DEFAULT_LOC_CONFIG else []
-    return [*released, *args.loc_opt]
-
-
 def build_reader(args: argparse.Namespace, k: int = 3, batch_size: int = 64, threads: int = 0,
                  bf16: bool = False) -> IdReader:
     """The localiser of `--loc-config/--loc-opt` and the recogniser of `--model` (the
     released one when absent), with `threads` torch threads (0: leave torch's setting)."""
-    loc_opts = localiser_overrides(args)
-    train_command = shlex.join(["python", "tools/localize.py", "-c", args.loc_config,
-                                *(["-o", *args.loc_opt] if args.loc_opt else [])])
-    locator = load_locator(load_config(args.loc_config, parse_overrides(loc_opts)),
-                           train_command=train_command)
     if threads:
         torch.set_num_threads(threads)
-    recognizer = load_recognizer(args.model or released_model(), bf16=bf16)
+    return assemble_reader(args.loc_config, args.loc_opt, args.model, k=k,
+                           batch_size=batch_size, bf16=bf16)
+
+
+def assemble_reader(loc_config: str = DEFAULT_LOC_CONFIG, loc_opts: list[str] = (),
+                    model: list[str] | None = None, k: int = 3, batch_size: int = 64,
+                    bf16: bool = False) -> IdReader:
+    """An `IdReader`; with no arguments, the released localiser and recogniser
+    (`assemble_reader().read_folder("frames/")`)."""
+    released = RELEASED_LOC_OPTS if loc_config == DEFAULT_LOC_CONFIG else []
+    train_command = shlex.join(["python", "tools/localize.py", "-c", loc_config,
+                                *(["-o", *loc_opts] if loc_opts else [])])
+    locator = load_locator(load_config(loc_config, parse_overrides([*released, *loc_opts])),
+                           train_command=train_command)
+    recognizer = load_recognizer(model or released_model(), bf16=bf16)
     return IdReader(locator, recognizer, k=k, batch_size=batch_size)

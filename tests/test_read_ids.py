@@ -153,3 +153,19 @@ def test_a_zero_batch_or_an_output_file_is_one_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.read_ids_main(["--frames", str(tmp_path), "--out", str(tmp_path / "out.txt")])
     assert "is a file" in capsys.readouterr().err and (tmp_path / "out.txt").read_text() == "mine"
+
+
+def test_the_importable_reader_defaults_to_the_released_models(monkeypatch):
+    """`assemble_reader()` loads models/loc_ddt and models/svtr_tiny_synth; a user's own
+    localiser config gets no released options."""
+    from pipeline import assemble
+
+    seen = {}
+    monkeypatch.setattr(assemble, "load_locator", lambda config, **_: seen.setdefault(
+        "loc", config) and Locator("direct", WorkParams(), Margins()))
+    monkeypatch.setattr(assemble, "load_recognizer",
+                        lambda model, bf16=False: seen.setdefault("rec", model) and ScriptedRecognizer([]))
+    assemble.assemble_reader()
+    assert seen["loc"]["model"]["checkpoint"].endswith("models/loc_ddt/strip_ddt.pt")
+    assert seen["loc"]["output"]["id_line"] is True
+    assert seen["rec"] == [str(assemble.PROJECT_ROOT / "models" / "svtr_tiny_synth" / "model.onnx")]
