@@ -3,13 +3,35 @@
 numbers and `[1, 2]` is a list)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
+from common.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A config (or a file it names) that cannot drive a run; the message says which."""
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file read with `safe_load` (no Python tags: `!!python/object` is refused);
+    an unreadable or invalid file is a ConfigError naming `file:line`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise ConfigError(f"{path}: config file not found") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot be read as UTF-8 text ({err})") from err
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from err
 
 
 def parse_override(text: str) -> tuple[str, Any]:

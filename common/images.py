@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from common.errors import UserError
+
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
@@ -35,7 +37,11 @@ FRAME_LIMITS = ImageLimits(max_pixels=40_000_000, max_aspect=6.0)   # video fram
 CROP_LIMITS = ImageLimits(max_pixels=4_000_000, max_aspect=40.0)     # an ID line is ~5-20:1
 
 
-class BadImage(ValueError):
+class NoImages(UserError, ValueError):
+    """A folder given as images that holds none."""
+
+
+class BadImage(UserError, ValueError):
     """An image that cannot be read; the message says why, without the file name (the
     caller names the file)."""
 
@@ -107,6 +113,42 @@ def read_image(path: str | Path, limits: ImageLimits = ImageLimits(), gray: bool
 def is_image_file(path: str | Path) -> bool:
     """Whether a file name has one of the image suffixes (any case)."""
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def link_outside(path: Path, root: Path) -> str | None:
+    """Why `path`, a file of folder `root`, is refused as a link, or None. A symbolic link
+    that resolves outside `root` reads a file the folder's owner never put there (a
+    shared upload folder linking to `/etc/...` or another user's data), so the tools
+    refuse it unless `--follow-symlinks` is given; links within the folder are fine."""
+    if not path.is_symlink():
+        return None
+    target = path.resolve()
+    if target.is_relative_to(root.resolve()):
+        return None
+    return f"is a symbolic link to {target}, outside {root} (--follow-symlinks reads it)"
+
+
+def list_image_files(folder: str | Path, follow_symlinks: bool = False
+                     ) -> tuple[list[Path], list[dict]]:
+    """The image files of `folder` (sorted, not recursive), and every other file as
+    `{"name", "reason"}`: not an image suffix, or a link leading outside the folder.
+    A missing folder or one without images is an error naming it."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    images, skipped = [], []
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        reason = (None if is_image_file(path) else
+                  f"not an image file (suffixes read: {' '.join(sorted(IMAGE_SUFFIXES))})")
+        reason = reason or (None if follow_symlinks else link_outside(path, folder))
+        if reason:
+            skipped.append({"name": path.name, "reason": reason})
+        else:
+            images.append(path)
+    if not images:
+        raise NoImages(f"{folder}: holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
+                       + (f"; {len(skipped)} other files skipped" if skipped else ""))
+    return images, skipped
 
 
 def read_frame(path: Path, gray: bool = False) -> np.ndarray | None:

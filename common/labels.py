@@ -18,15 +18,16 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Iterable, Sequence
 
 from common.atomic import atomic_path
+from common.errors import UserError
 
 DEFAULT_DICT = Path(__file__).resolve().parent / "dicts" / "id62.txt"
 
 
-class InvalidLabel(ValueError):
+class InvalidLabel(UserError, ValueError):
     """A label or image name that cannot go into a training set; the message says why."""
 
 
-class LabelFileError(ValueError):
+class LabelFileError(UserError, ValueError):
     """A label file (or dictionary) with problems; the message lists every one of them."""
 
 

@@ -33,7 +33,8 @@ from typing import Iterable, Iterator, Sequence
 import lmdb
 from tqdm import tqdm
 
-from common.images import BadImage, decode_image, read_bytes
+from common.errors import UserError
+from common.images import BadImage, decode_image, link_outside, read_bytes
 from common.labels import (DEFAULT_DICT, InvalidLabel, LabelEntry, LabelFileError, Problem,
                            format_problems, load_dictionary, read_label_file, validate_label)
 from common.split import split_by_video, video_id
@@ -45,7 +46,7 @@ _CHUNK_BYTES = 64 << 20        # ... or this many image bytes, whichever comes f
 _INITIAL_MAP_SIZE = 64 << 20   # doubled whenever a transaction runs out of map space
 
 
-class LmdbError(RuntimeError):
+class LmdbError(UserError, RuntimeError):
     """An LMDB that cannot be written or read; the message names the path."""
 
 
@@ -319,12 +320,14 @@ def image_problem(path: Path) -> str | None:
 def create_lmdb(images_dir: str | os.PathLike, label_file: str | os.PathLike,
                 out: str | os.PathLike, *, val_fraction: float = 0.1, seed: int = 0,
                 dict_path: str | os.PathLike = DEFAULT_DICT,
-                skip_bad: bool = False) -> CreateSummary:
+                skip_bad: bool = False, follow_symlinks: bool = False) -> CreateSummary:
     """Write `out/train` and `out/val` (or just `out` when `val_fraction` is 0).
 
     Images are stored as their original file bytes. The split is by video (see
     `common.split`). Both databases are published together only when both are
     complete. Strict mode raises `LabelFileError` listing every problem before writing.
+    A listed image that is a link leading outside `images_dir` is a bad row unless
+    `follow_symlinks` (common.images.link_outside).
     """
     images_dir, label_file, out = Path(images_dir), Path(label_file), Path(out)
     charset = load_dictionary(dict_path)
@@ -340,7 +343,7 @@ def create_lmdb(images_dir: str | os.PathLike, label_file: str | os.PathLike,
         _check_replaceable(target)
 
     entries, problems = read_label_file(label_file, charset)
-    image_problems = _check_images(images_dir, label_file, entries)
+    image_problems = _check_images(images_dir, label_file, entries, follow_symlinks)
     problems = sorted(problems + image_problems, key=lambda problem: problem.line)
     if problems and not skip_bad:
         raise LabelFileError(format_problems(
@@ -366,12 +369,16 @@ def create_lmdb(images_dir: str | os.PathLike, label_file: str | os.PathLike,
     return summary
 
 
-def _check_images(images_dir: Path, label_file: Path,
-                  entries: list[LabelEntry]) -> list[Problem]:
+def _check_images(images_dir: Path, label_file: Path, entries: list[LabelEntry],
+                  follow_symlinks: bool = False) -> list[Problem]:
     """Decode every listed image once (threads: OpenCV releases the GIL)."""
     paths = [images_dir / entry.name for entry in entries]
+
+    def problem(path: Path) -> str | None:
+        return (None if follow_symlinks else link_outside(path, images_dir)) or image_problem(path)
+
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        reasons = list(tqdm(pool.map(image_problem, paths), total=len(paths),
+        reasons = list(tqdm(pool.map(problem, paths), total=len(paths),
                             desc="checking images", unit="img"))
     return [Problem(str(label_file), entry.line, f"image {entry.name!r}: {reason} ({path})")
             for entry, path, reason in zip(entries, paths, reasons) if reason]

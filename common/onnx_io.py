@@ -21,11 +21,12 @@ import onnx
 import torch
 
 from common.atomic import atomic_path
+from common.errors import UserError
 
 OPSET = 18
 
 
-class OnnxExportError(RuntimeError):
+class OnnxExportError(UserError, RuntimeError):
     """An export that failed or a file that is not one of ours; says which."""
 
 

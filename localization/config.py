@@ -10,9 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from common.config import parse_override, replaces_number_with_non_number
+from common.config import ConfigError, parse_override, read_yaml, replaces_number_with_non_number
 
 
 def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
@@ -28,11 +26,11 @@ def apply_overrides(config: dict, overrides: dict[str, Any]) -> dict:
         for depth, part in enumerate(parts):
             if not isinstance(node, dict) or part not in node:
                 known = sorted(node) if isinstance(node, dict) else []
-                raise KeyError(f"unknown config key {'.'.join(parts[:depth + 1])!r} "
+                raise ConfigError(f"unknown config key {'.'.join(parts[:depth + 1])!r} "
                                f"(known here: {known})")
             if depth == len(parts) - 1:
                 if replaces_number_with_non_number(node[part], value):
-                    raise ValueError(f"override {dotted}={value!r}: {dotted} takes a number "
+                    raise ConfigError(f"override {dotted}={value!r}: {dotted} takes a number "
                                      f"(it is {node[part]!r})")
                 node[part] = value
             else:
@@ -48,13 +46,11 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> di
     shipped configs/loc/ddt.yml, which has them all: a misspelled key in a user's copy
     once surfaced as a bare KeyError ('threshold') from deep inside training."""
     path = Path(path)
-    with open(path, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
+    config = read_yaml(path)
     if not isinstance(config, dict):
-        raise ValueError(f"{path}: expected a YAML mapping at the top level")
+        raise ConfigError(f"{path}: expected a YAML mapping at the top level")
     if path.resolve() != REFERENCE and REFERENCE.is_file():
-        with open(REFERENCE, encoding="utf-8") as handle:
-            check_keys(config, yaml.safe_load(handle), path)
+        check_keys(config, read_yaml(REFERENCE), path)
     return apply_overrides(config, overrides or {})
 
 
@@ -64,7 +60,7 @@ def check_keys(config: dict, reference: dict, path: Path, prefix: str = "") -> N
     if unknown or missing:
         parts = [f"unknown key {prefix}{unknown[0]}" if unknown else "",
                  f"missing key {prefix}{missing[0]}" if missing else ""]
-        raise ValueError(f"{path}: {'; '.join(p for p in parts if p)} (known here: "
+        raise ConfigError(f"{path}: {'; '.join(p for p in parts if p)} (known here: "
                          f"{', '.join(sorted(reference))})")
     for key, value in reference.items():
         if isinstance(value, dict) and isinstance(config[key], dict):

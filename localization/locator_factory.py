@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from common.errors import UserError
 from common.hardware import training_bf16
 from localization.frame_records import list_frames
 from localization.line_head import line_targets, train_line_head
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 TRAIN_COMMAND = "python tools/localize.py -c CONFIG [-o ...]"
 
 
-class MissingCheckpoint(FileNotFoundError):
+class MissingCheckpoint(UserError, FileNotFoundError):
     """The read path found no trained localiser where the config points; the message
     names the file and the command that trains it."""
 

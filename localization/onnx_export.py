@@ -20,7 +20,7 @@ import torch
 from common.onnx_io import OPSET, OnnxExportError, export_module
 from localization.locator import WorkParams
 from localization.model import INPUT_FORMAT
-from localization.training import load_classifier, load_line_head, load_regressor
+from localization.training import load_classifier, load_line_head, load_regressor, read_payload
 
 LOCALIZER_KEY = "ppocr_ext.localizer"
 
@@ -110,8 +110,7 @@ def load_localizer_checkpoints(classifier_path: str | os.PathLike,
     """(classifier, DDT projection, regressor or None, working resolution, line head or
     None) from the checkpoints `localization` saves (`model.checkpoint`, `psol.checkpoint`)."""
     try:
-        work = WorkParams(**torch.load(classifier_path, map_location="cpu",
-                                       weights_only=True)["work"])
+        work = WorkParams(**read_payload(Path(classifier_path), "work")["work"])
         classifier, projection = load_classifier(Path(classifier_path), work)
         line_head = load_line_head(Path(classifier_path))
         regressor = load_regressor(Path(regressor_path), work) if regressor_path else None

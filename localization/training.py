@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from common.atomic import atomic_path
 from common.images import read_frame
+from common.torch_files import CheckpointError, read_checkpoint
 from localization.ddt import DDTProjection, DescriptorStats
 from localization.frame_records import FrameRecord, low_res_version
 from localization.geometry import stitch_strips
@@ -232,6 +233,15 @@ def _atomic_save(payload: dict, path: Path) -> None:
         torch.save(payload, temporary)
 
 
+def read_payload(path: Path, *keys: str) -> dict:
+    """A localiser checkpoint read safely (common.torch_files), with `keys` present."""
+    payload = read_checkpoint(path)
+    missing = [key for key in keys if key not in payload]
+    if missing:
+        raise CheckpointError(f"{path}: not a localiser checkpoint (no {', '.join(missing)})")
+    return payload
+
+
 def _check_input(path: Path, payload: dict, force_key: str) -> None:
     """A network fitted on differently prepared pixels would load without error and
     localise nonsense: refuse it by name."""
@@ -253,7 +263,7 @@ def save_classifier(path: Path, model: StripClassifier, projection: DDTProjectio
 
 
 def load_classifier(path: Path, work: WorkParams) -> tuple[StripClassifier, DDTProjection]:
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = read_payload(path, "work", "channels", "state_dict", "ddt")
     _check_input(path, payload, "train.force")
     saved = WorkParams(**payload["work"])
     if saved != work:
@@ -267,7 +277,7 @@ def load_classifier(path: Path, work: WorkParams) -> tuple[StripClassifier, DDTP
 def load_line_head(path: Path) -> LineHead | None:
     """The line head saved with the classifier in `path`, or None (fitted before heads
     existed, or never asked for)."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = read_payload(path, "channels")
     if "line_head" not in payload:
         return None
     head = LineHead(payload["channels"][-1], payload["line_head"]["hidden"],
@@ -283,7 +293,7 @@ def save_regressor(path: Path, model: BoxRegressor, work: WorkParams) -> None:
 
 
 def load_regressor(path: Path, work: WorkParams) -> BoxRegressor:
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = read_payload(path, "work", "channels", "grid", "hidden", "state_dict")
     _check_input(path, payload, "psol.force")
     if WorkParams(**payload["work"]) != work:
         raise ValueError(f"{path} was trained at another working resolution; "

@@ -26,6 +26,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--group-by", choices=["video"],
                    help="also write one consensus reading per video (`<video>_<frame>_` names; "
                         "for real watermarks, which keep one ID over a video) to videos.json")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="read links that lead outside the frame folder (skipped by default)")
     p.add_argument("--labels", help="optional <image>\\t<ID> file: prints accuracy")
     p.add_argument("--k", type=int, default=3, help="alternatives per frame")
     p.add_argument("--batch-size", type=positive_int, default=64)
@@ -58,7 +60,8 @@ def read_ids_main(argv: list[str] | None = None) -> dict:
                           bf16=args.bf16)
     truth = load_truth(args.labels, reader.recognizer.charset) if args.labels else None
     start = time.perf_counter()
-    result = reader.read_folder(args.frames, keep_posteriors=args.group_by == "video")
+    result = reader.read_folder(args.frames, keep_posteriors=args.group_by == "video",
+                                follow_symlinks=args.follow_symlinks)
     seconds = time.perf_counter() - start
     out_dir = Path(args.out)
     summary = {"frames": len(result.readings), "skipped": len(result.skipped),

@@ -18,7 +18,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from common.images import FRAME_LIMITS, IMAGE_SUFFIXES, BadImage, is_image_file, read_image, to_gray
+from common.images import FRAME_LIMITS, BadImage, list_image_files, read_image, to_gray
 from localization.geometry import crop_rows, integer_box
 from localization.locator import Locator
 from ppocr_ext.ctc import ctc_kbest
@@ -89,14 +89,16 @@ class IdReader:
 
     def read_folder(self, folder: str | Path, progress: bool = True,
                     timing: dict[str, float] | None = None,
-                    keep_posteriors: bool = False) -> FolderReading:
-        """Every image of `folder` (sorted, not recursive). A frame that cannot be read
-        is logged and listed by name; it never stops the folder. `timing`: as in `read`,
-        plus 'decode'. `keep_posteriors`: also return each frame's posteriors (for the
-        per-video consensus; ~16 KB a frame)."""
-        paths = list_frame_files(folder)
+                    keep_posteriors: bool = False, follow_symlinks: bool = False) -> FolderReading:
+        """Every image of `folder` (sorted, not recursive). A file that cannot be read
+        (not an image, undecodable, a link leading outside the folder unless
+        `follow_symlinks`) is logged and listed by name; it never stops the folder.
+        `timing`: as in `read`, plus 'decode'. `keep_posteriors`: also return each
+        frame's posteriors (for the per-video consensus; ~16 KB a frame)."""
+        paths, skipped = list_image_files(folder, follow_symlinks)
+        for item in skipped:
+            LOG.warning("%s: %s, skipped", Path(folder) / item["name"], item["reason"])
         readings: list[FrameReading] = []
-        skipped: list[dict] = []
         posteriors = [] if keep_posteriors else None
         with tqdm(total=len(paths), desc="read ids", unit="frame", disable=not progress) as bar:
             for batch in batches(paths, self.batch_size):
@@ -137,17 +139,6 @@ def decode_frames(paths: Sequence[Path], skipped: list[dict]) -> tuple[list[np.n
         frames.append(frame)
         names.append(path.name)
     return frames, names
-
-
-def list_frame_files(folder: str | Path) -> list[Path]:
-    """Image files of a folder; an empty or missing folder is an error naming it."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder of frames")
-    paths = sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p))
-    if not paths:
-        raise ValueError(f"{folder}: holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    return paths
 
 
 def _bounding(rows) -> tuple[float, float, float, float]:

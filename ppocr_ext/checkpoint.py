@@ -24,12 +24,9 @@ import numpy as np
 import torch
 
 from common.atomic import atomic_path
+from common.torch_files import CheckpointError, read_checkpoint
 
 LOG = logging.getLogger(__name__)
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be read or does not fit the model; names the file."""
 
 
 def plain(value):
@@ -79,29 +76,6 @@ def save_ckpt(model, cfg, optimizer, lr_scheduler, epoch, global_step, metrics,
     atomic_save(state, out_dir / name)
     LOG.info("saved %s (step %d)", out_dir / name, global_step)
     return str(out_dir / name)
-
-
-def read_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a checkpoint file with `weights_only=True`; clear errors naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file not found")
-    if path.suffix == ".safetensors":
-        try:
-            from safetensors.torch import load_file
-        except ImportError as err:
-            raise CheckpointError(f"{path}: reading .safetensors needs the 'safetensors' "
-                                  "package (pip install safetensors)") from err
-        return {"state_dict": load_file(str(path))}
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises UnpicklingError/RuntimeError/EOFError/...
-        if "weights_only" in str(err) or "Unsupported global" in str(err):
-            raise CheckpointError(
-                f"{path}: refused by torch.load(weights_only=True): it pickles Python "
-                f"objects, which could run code when loaded ({err})") from err
-        raise CheckpointError(f"{path}: not a readable checkpoint, truncated or corrupt? "
-                              f"({type(err).__name__}: {err})") from err
 
 
 def state_dict_of(checkpoint: dict) -> dict:

@@ -25,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
+from common.errors import UserError
 from common.atomic import atomic_write_text
 from common.cli import positive_int
 from common.command import command_line
@@ -36,7 +37,7 @@ from ppocr_ext.posteriors import UNNAMED, load_recognizer, read_crops, run_sampl
 from ppocr_ext.rec_config import ConfigError
 
 
-class FusionError(ValueError):
+class FusionError(UserError, ValueError):
     """Posteriors that cannot be averaged (different output lengths or dictionaries)."""
 
 

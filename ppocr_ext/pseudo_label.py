@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
+from common.errors import UserError
 from common.atomic import atomic_write_text
 from common.cli import positive_int
 from common.command import command_line
@@ -38,7 +39,7 @@ LOG = logging.getLogger(__name__)
 SWEEP = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 
 
-class OverlapError(ValueError):
+class OverlapError(UserError, ValueError):
     """An output path that would write into (or over) an input."""
 
 

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Iterable
 
 import lmdb
-import yaml
 
-from common.config import ConfigError, parse_override, replaces_number_with_non_number
+from common.config import ConfigError, parse_override, read_yaml, replaces_number_with_non_number
 from ppocr_ext.engine import component_names
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -59,12 +58,7 @@ def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict:
         raise ConfigError(f"{path}: config file not found")
     if path.suffix not in (".yml", ".yaml"):
         raise ConfigError(f"{path}: a config must be a .yml/.yaml file")
-    try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {getattr(err, 'problem', err)}") from err
+    cfg = read_yaml(path) or {}
     if not isinstance(cfg, dict):
         raise ConfigError(f"{path}: top level must be a mapping of sections")
     merged: dict = {}

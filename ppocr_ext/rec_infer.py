@@ -24,8 +24,9 @@ from tqdm import tqdm
 from common.atomic import atomic_write_text
 from common.cli import positive_int
 from common.config import ConfigError, flatten_overrides
-from common.images import CROP_LIMITS, IMAGE_SUFFIXES, BadImage, check_encoded, is_image_file
-from ppocr_ext.checkpoint import CheckpointError, load_weights
+from common.images import CROP_LIMITS, BadImage, check_encoded, list_image_files
+from common.torch_files import CheckpointError
+from ppocr_ext.checkpoint import load_weights
 from ppocr_ext.engine import fused_attention, infer_forward, load_engine
 from ppocr_ext.rec_config import check_config, load_config
 from ppocr_ext.rec_train import config_arguments, setup_logging
@@ -45,7 +46,6 @@ class Reading:
 class InferResult:
     readings: list[Reading] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)     # {"name": ..., "reason": ...}
-    ignored: list[str] = field(default_factory=list)      # files without an image suffix
     seconds: float = 0.0
 
 
@@ -111,17 +111,14 @@ class Recognizer:
         return [(text, float(conf)) for text, conf in self.post_process(preds.float())]
 
 
-def list_images(path: str | os.PathLike) -> tuple[list[Path], list[str]]:
-    """Image files of a folder (sorted, not recursive) or the one given; plus the names
-    of the other files, which are ignored."""
+def list_images(path: str | os.PathLike, follow_symlinks: bool = False
+                ) -> tuple[list[Path], list[dict]]:
+    """Image files of a folder (sorted, not recursive) or the one given; plus the other
+    files with the reason each is skipped (common.images.list_image_files)."""
     path = Path(path)
     if path.is_file():
         return [path], []
-    files = sorted(p for p in path.iterdir() if p.is_file())
-    images = [p for p in files if is_image_file(p)]
-    if not images:
-        raise ConfigError(f"{path}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    return images, [p.name for p in files if not is_image_file(p)]
+    return list_image_files(path, follow_symlinks)
 
 
 def read_images(recognizer: Recognizer, paths: list[Path], batch_size: int = 64) -> InferResult:
@@ -156,21 +153,22 @@ def write_results(result: InferResult, stem: Path, meta: dict) -> tuple[Path, Pa
     csv_path, json_path = stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".json")
     atomic_write_text(csv_path, buffer.getvalue())
     atomic_write_text(json_path, json.dumps({**meta, "predictions": [asdict(r) for r in result.readings],
-                                       "skipped": result.skipped, "ignored": result.ignored},
+                                       "skipped": result.skipped},
                                       indent=2, ensure_ascii=False))
     return csv_path, json_path
 
 
 def infer(config: str, overrides: list[str] = (), out: str | None = None,
-          batch_size: int = 64, bf16: bool = False) -> tuple[InferResult, Path, Path]:
+          batch_size: int = 64, bf16: bool = False,
+          follow_symlinks: bool = False) -> tuple[InferResult, Path, Path]:
     """Read `Global.infer_img` (folder or image) and write CSV + JSON to `out` (a path
     stem; default `<output_dir>/predictions`)."""
     cfg = load_config(config, overrides)
     check_config(cfg, "infer")
     recognizer = Recognizer(cfg, bf16=bf16)
-    paths, ignored = list_images(cfg["Global"]["infer_img"])
+    paths, not_read = list_images(cfg["Global"]["infer_img"], follow_symlinks)
     result = read_images(recognizer, paths, batch_size)
-    result.ignored = ignored
+    result.skipped[:0] = not_read
     stem = Path(out) if out else Path(cfg["Global"]["output_dir"]) / "predictions"
     if stem.suffix in (".csv", ".json"):
         stem = stem.with_suffix("")
@@ -190,8 +188,6 @@ def summary(result: InferResult, csv_path: Path, json_path: Path) -> str:
         lines.append(f"mean confidence {mean:.3f}; {low} below 0.5")
     lines.append(f"skipped {len(result.skipped)}" + "".join(
         f"\n  {item['name']}: {item['reason']}" for item in result.skipped))
-    if result.ignored:
-        lines.append(f"ignored {len(result.ignored)} non-image files")
     lines.append(f"wrote {csv_path} and {json_path}")
     return "\n".join(lines)
 
@@ -203,6 +199,8 @@ def infer_rec_main(argv: list[str] | None = None) -> InferResult:
                         "(default <output_dir>/predictions)")
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on CPU)")
+    parser.add_argument("--follow-symlinks", action="store_true",
+                        help="read links that lead outside the folder (skipped by default)")
     args = parser.parse_args(argv)
     setup_logging()
     overrides = flatten_overrides(args.opt)
@@ -211,8 +209,8 @@ def infer_rec_main(argv: list[str] | None = None) -> InferResult:
             args.config = str(require_released(RELEASED_CONFIG))
             overrides = [f"Global.pretrained_model={require_released(RELEASED_WEIGHTS)}", *overrides]
         with fused_attention():
-            result, csv_path, json_path = infer(args.config, overrides,
-                                                args.out, args.batch_size, args.bf16)
+            result, csv_path, json_path = infer(args.config, overrides, args.out,
+                                                args.batch_size, args.bf16, args.follow_symlinks)
     except (ConfigError, CheckpointError) as err:
         raise SystemExit(f"error: {err}") from err
     print(summary(result, csv_path, json_path))

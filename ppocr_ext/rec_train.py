@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from common.config import ConfigError, flatten_overrides
-from ppocr_ext.checkpoint import CheckpointError
+from common.torch_files import CheckpointError
 from ppocr_ext.engine import build_trainer, close_datasets
 from ppocr_ext.rec_config import check_config, find_latest_checkpoint, load_config
 

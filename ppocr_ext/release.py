@@ -23,7 +23,8 @@ import yaml
 
 from common.atomic import atomic_write_text
 from common.labels import DEFAULT_DICT
-from ppocr_ext.checkpoint import CheckpointError, atomic_save, plain
+from common.torch_files import CheckpointError
+from ppocr_ext.checkpoint import atomic_save, plain
 from common.onnx_io import OnnxExportError
 from ppocr_ext.onnx_export import check_crops, compare, export_recognizer
 from ppocr_ext.posteriors import MACHINE_PATH_KEYS, load_onnx_recognizer, load_torch_recognizer

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import ImageFont
 
+from common.errors import UserError
+
 DEFAULT_FONT_ROOT = Path("/usr/share/fonts/truetype")
 
 
@@ -41,7 +43,7 @@ LATIN_FACES = {face.name: face for face in (
 CJK_FACE = FontFace("wqy-microhei", "wqy/wqy-microhei.ttc", "fonts-wqy-microhei")
 
 
-class FontMissingError(FileNotFoundError):
+class FontMissingError(UserError, FileNotFoundError):
     """A watermark font file is absent; the message names the file and its Debian package."""
 
 

@@ -27,6 +27,7 @@ from localization.locator import Locator, Margins, WorkParams
 from localization.model import LineHead
 from localization.training import load_line_head
 from common import hardware
+from common.config import ConfigError
 from common.lmdb_io import read_lmdb
 from common.split import split_by_video, video_id
 from synth.frames import SynthConfig, generate
@@ -85,7 +86,7 @@ def test_margins_follow_the_short_side_and_stay_in_the_frame():
 def test_overrides_are_typed_and_unknown_keys_are_refused(tmp_path):
     config = load_config(CONFIG, parse_overrides(["train.steps=5", "ddt.partner_strips=[3, 8]"]))
     assert config["train"]["steps"] == 5 and config["ddt"]["partner_strips"] == [3, 8]
-    with pytest.raises(KeyError, match="ddt.margn"):
+    with pytest.raises(ConfigError, match="ddt.margn"):
         apply_overrides(config, {"ddt.margn": 1})
     with pytest.raises(ValueError, match="key=value"):
         parse_overrides(["train.steps"])

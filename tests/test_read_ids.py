@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from localization.locator import Locator, Margins, WorkParams
-from pipeline.read_ids import IdReader, list_frame_files
+from common.images import list_image_files
+from pipeline.read_ids import IdReader
 from pipeline.reports import load_truth, score, write_readings
 
 CHARSET = list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -61,7 +62,9 @@ def test_reads_each_frame_through_the_locator_crop(frames):
     result = reader.read_folder(folder, progress=False)
     assert [r.name for r in result.readings] == ["v0_0_.jpg", "v1_0_.jpg", "v2_0_.jpg"]
     assert [r.text for r in result.readings] == ids
-    assert result.skipped == [{"name": "v9_0_.jpg", "reason": "cannot be decoded (corrupt or not an image)"}]
+    assert [item["name"] for item in result.skipped] == ["notes.txt", "v9_0_.jpg"]
+    assert result.skipped[0]["reason"].startswith("not an image file (suffixes read: .bmp")
+    assert result.skipped[1]["reason"] == "cannot be decoded (corrupt or not an image)"
     # direct crop of a portrait frame: top and bottom tenth stitched, so 2 x 64 rows
     assert recognizer.crop_shapes[0][:2] == (128, 360)
     for r in result.readings:
@@ -86,7 +89,7 @@ def test_results_are_written_and_scored(frames, tmp_path):
     csv_lines = open(files["csv"]).read().splitlines()
     assert csv_lines[0] == "name,text,confidence,box,side,alternatives"
     assert len(csv_lines) == 4
-    assert json.load(open(files["json"]))["skipped"][0]["name"] == "v9_0_.jpg"
+    assert [s["name"] for s in json.load(open(files["json"]))["skipped"]] == ["notes.txt", "v9_0_.jpg"]
     report = score(result.readings, load_truth(labels, CHARSET), k=2)
     assert report["exact_match"] == 1.0
     assert report["truth_in_top2"] == 1.0
@@ -103,9 +106,9 @@ def test_unread_labelled_frame_counts_as_wrong(frames):
 
 def test_empty_or_missing_folder_is_an_error_naming_it(tmp_path):
     with pytest.raises(ValueError, match=str(tmp_path)):
-        list_frame_files(tmp_path)
+        list_image_files(tmp_path)
     with pytest.raises(FileNotFoundError, match="nope"):
-        list_frame_files(tmp_path / "nope")
+        list_image_files(tmp_path / "nope")
 
 
 def test_per_video_consensus_outvotes_one_misread_frame(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ppocr_ext.checkpoint import CheckpointError
+from common.torch_files import CheckpointError
 from ppocr_ext.engine import load_engine
 from ppocr_ext.rec_config import load_config
 from ppocr_ext.rec_infer import Recognizer, infer, infer_rec_main, summary
@@ -50,11 +50,10 @@ def test_folder_with_corrupt_images_is_read_and_bad_ones_named(setup, tmp_path, 
         result = infer_rec_main(["-c", str(config), "-o", f"Global.pretrained_model={weights}",
                              f"Global.infer_img={crops}", "--out", str(tmp_path / "res.csv")])
     assert sorted(r.name for r in result.readings) == sorted(f"{w}.png" for w in WORDS[:3])
-    assert {item["name"] for item in result.skipped} == {"broken.jpg", "empty.png"}
+    assert {item["name"] for item in result.skipped} == {"broken.jpg", "empty.png", "notes.txt"}
     assert "broken.jpg" in caplog.text and "empty.png" in caplog.text
-    assert result.ignored == ["notes.txt"]
     printed = capsys.readouterr().out
-    assert "skipped 2" in printed and "broken.jpg" in printed and "read 3 images" in printed
+    assert "skipped 3" in printed and "notes.txt: not an image file" in printed and "broken.jpg" in printed and "read 3 images" in printed
 
     with open(tmp_path / "res.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -62,7 +61,7 @@ def test_folder_with_corrupt_images_is_read_and_bad_ones_named(setup, tmp_path, 
     assert all(0.0 <= float(row["confidence"]) <= 1.0 for row in rows)
     saved = json.loads((tmp_path / "res.json").read_text())
     assert [p["name"] for p in saved["predictions"]] == [row["name"] for row in rows]
-    assert saved["weights"] == str(weights) and len(saved["skipped"]) == 2
+    assert saved["weights"] == str(weights) and len(saved["skipped"]) == 3
 
 
 def test_single_image_and_bf16_default_output_path(setup):

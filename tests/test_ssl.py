@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 
-from ppocr_ext.checkpoint import read_checkpoint
+from common.torch_files import read_checkpoint
 from ppocr_ext.engine import build_trainer, load_engine
 from ppocr_ext.rec_config import ConfigError, check_config, load_config
 from ppocr_ext.ssl import bench

@@ -13,6 +13,7 @@ import cv2
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from common.errors import run_tool  # noqa: E402
 from ppocr_ext.augment.gallery import build_gallery  # noqa: E402
 from ppocr_ext.augment.sample import render_sample_crop  # noqa: E402
 
@@ -41,4 +42,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_tool(main)

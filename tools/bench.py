@@ -11,7 +11,9 @@ from pathlib import Path
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from common.errors import run_tool  # noqa: E402
 from pipeline.bench import bench_e2e_main  # noqa: E402
 
+
 if __name__ == "__main__":
-    bench_e2e_main()
+    run_tool(bench_e2e_main)

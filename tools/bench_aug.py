@@ -14,6 +14,7 @@ from pathlib import Path  # noqa: E402
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from common.errors import run_tool  # noqa: E402
 from common.atomic import atomic_write_text  # noqa: E402
 from common.command import command_line  # noqa: E402
 from common.hardware import describe_machine  # noqa: E402
@@ -55,4 +56,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_tool(main)

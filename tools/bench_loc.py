@@ -28,6 +28,7 @@ import torch
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from common.errors import run_tool  # noqa: E402
 from common.atomic import atomic_write_text  # noqa: E402
 from common.command import command_line  # noqa: E402
 from common.hardware import describe_machine  # noqa: E402
@@ -134,4 +135,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

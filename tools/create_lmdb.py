@@ -17,8 +17,9 @@ from pathlib import Path
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from common.labels import DEFAULT_DICT, LabelFileError  # noqa: E402
-from common.lmdb_io import CreateSummary, LmdbError, create_lmdb  # noqa: E402
+from common.errors import run_tool  # noqa: E402
+from common.labels import DEFAULT_DICT  # noqa: E402
+from common.lmdb_io import CreateSummary, create_lmdb  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -32,19 +33,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dict", default=str(DEFAULT_DICT), help="dictionary, one symbol per line")
     parser.add_argument("--skip-bad", action="store_true",
                         help="write the good rows and report the bad ones instead of stopping")
+    parser.add_argument("--follow-symlinks", action="store_true",
+                        help="read listed images that are links leading outside --images "
+                             "(bad rows by default)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> CreateSummary:
     args = parse_args(argv)
     summary = create_lmdb(args.images, args.labels, args.out, val_fraction=args.val_fraction,
-                          seed=args.seed, dict_path=args.dict, skip_bad=args.skip_bad)
+                          seed=args.seed, dict_path=args.dict, skip_bad=args.skip_bad,
+                          follow_symlinks=args.follow_symlinks)
     print(summary)
     return summary
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (LabelFileError, LmdbError, ValueError) as err:
-        sys.exit(f"error: {err}")
+    run_tool(main)

@@ -19,6 +19,7 @@ from pathlib import Path
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from common.errors import run_tool  # noqa: E402
 from common.labels import LabelFileError  # noqa: E402
 from localization.config import argument_parser, config_from_args  # noqa: E402
 from localization.export import export_split, sides_summary, write_json  # noqa: E402
@@ -62,4 +63,4 @@ def localize(args) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

@@ -11,10 +11,9 @@ from pathlib import Path
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from common.errors import run_tool  # noqa: E402
 from pipeline.cli import read_ids_main  # noqa: E402
 
+
 if __name__ == "__main__":
-    try:
-        read_ids_main()
-    except (FileNotFoundError, ValueError, KeyError) as err:
-        sys.exit(f"error: {err}")
+    run_tool(read_ids_main)

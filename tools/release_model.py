@@ -10,7 +10,9 @@ from pathlib import Path
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from common.errors import run_tool  # noqa: E402
 from ppocr_ext.release import release_main  # noqa: E402
 
+
 if __name__ == "__main__":
-    release_main()
+    run_tool(release_main)

@@ -10,6 +10,7 @@ from pathlib import Path
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from common.errors import run_tool  # noqa: E402
 from common.labels import DEFAULT_DICT  # noqa: E402
 from common.lmdb_io import write_lmdb  # noqa: E402
 from ppocr_ext.synth_dataset import fixed_crop_samples  # noqa: E402
@@ -39,4 +40,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_tool(main)

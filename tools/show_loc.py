@@ -19,6 +19,7 @@ import numpy as np
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from common.errors import run_tool  # noqa: E402
 from common.images import read_frame, to_gray  # noqa: E402
 from localization.config import argument_parser, config_from_args  # noqa: E402
 from localization.frame_records import list_frames  # noqa: E402
@@ -108,4 +109,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

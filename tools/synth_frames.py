@@ -11,6 +11,7 @@ from pathlib import Path
 # Import from the project root, not from tools/ (a plain script folder: see ppocr_ext.engine).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from common.errors import run_tool  # noqa: E402
 from synth.backgrounds import list_photos  # noqa: E402
 from synth.fonts import DEFAULT_FONT_ROOT, LATIN_FACES  # noqa: E402
 from synth.frames import DOMAINS, ID_MODES, SynthConfig, generate  # noqa: E402
@@ -103,4 +104,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

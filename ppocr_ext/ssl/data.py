@@ -30,6 +30,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from common.config import ConfigError
+from common.images import BadImage
 from common.lmdb_io import LmdbError, iter_lmdb, lmdbs_under
 from ppocr_ext.augment import with_preset
 from ppocr_ext.engine import load_engine
@@ -104,10 +105,6 @@ def view_transforms(base: list[dict], augment) -> list[dict]:
                           "transforms like [{StandardAug: {crop_prob: 0}}]")
     at = [next(iter(op)) for op in base].index("DecodeImage") + 1
     return base[:at] + copy.deepcopy(augment) + base[at:]
-
-
-class BadImage(ValueError):
-    """A sample whose bytes do not decode to an image."""
 
 
 class UnlabeledCrops(Dataset):

@@ -26,7 +26,8 @@ import torch
 from tqdm import tqdm
 
 from common.config import ConfigError
-from ppocr_ext.checkpoint import CheckpointError, atomic_save, plain, read_checkpoint
+from common.torch_files import CheckpointError, read_checkpoint
+from ppocr_ext.checkpoint import atomic_save, plain
 from ppocr_ext.engine import load_engine
 from ppocr_ext.rec_config import find_latest_checkpoint, load_config
 from ppocr_ext.rec_train import resumable_main

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import torch
 
-from ppocr_ext.checkpoint import atomic_save, load_weights, plain, read_checkpoint, save_ckpt
+from common.torch_files import read_checkpoint
+from ppocr_ext.checkpoint import atomic_save, load_weights, plain, save_ckpt
 from ppocr_ext.engine import build_trainer
 from ppocr_ext.rec_config import ConfigError, check_config, find_latest_checkpoint, load_config
 from ppocr_ext.rec_train import resumable_main
