@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,23 @@ def atomic_save(state: dict, path: str | os.PathLike) -> None:
         torch.save(state, tmp)
 
 
+def random_states() -> dict:
+    """Python's, NumPy's and torch's random states as plain lists and a tensor, for
+    checkpoints read with weights_only=True."""
+    version, state, gauss = random.getstate()
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    return {"python": [version, list(state), gauss], "torch": torch.get_rng_state(),
+            "numpy": [name, keys.tolist(), int(position), int(has_gauss), float(cached)]}
+
+
+def restore_random_states(states: dict) -> None:
+    version, state, gauss = states["python"]
+    random.setstate((version, tuple(state), gauss))
+    name, keys, position, has_gauss, cached = states["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
+    torch.set_rng_state(states["torch"])
+
+
 def save_ckpt(model, cfg, optimizer, lr_scheduler, epoch, global_step, metrics,
               is_best=False, logger=None, prefix=None) -> str:
     """The engine's `save_ckpt`, made atomic and weights_only-loadable (module doc)."""
@@ -72,6 +90,8 @@ def save_ckpt(model, cfg, optimizer, lr_scheduler, epoch, global_step, metrics,
         "scheduler": None if is_best else plain(lr_scheduler.state_dict()),
         "config": plain({k: v for k, v in cfg.items() if not k.startswith("_")}),
         "metrics": plain(metrics),
+        # a resume continues every random stream where this run left it (engine.TrainLoader)
+        "random_states": None if is_best else random_states(),
     }
     atomic_save(state, out_dir / name)
     LOG.info("saved %s (step %d)", out_dir / name, global_step)
@@ -124,7 +144,8 @@ def load_ckpt(model, cfg, optimizer=None, lr_scheduler=None, logger=None) -> dic
                     lr_scheduler.load_state_dict(checkpoint["scheduler"])
         LOG.info("resumed from %s at step %d", path, checkpoint["global_step"])
         return {"global_step": checkpoint["global_step"], "epoch": checkpoint["epoch"] + 1,
-                "metrics": checkpoint.get("metrics") or {}}
+                "metrics": checkpoint.get("metrics") or {},
+                "random_states": checkpoint.get("random_states")}
     if glob.get("pretrained_model"):
         load_weights(model, glob["pretrained_model"], strict=False)
         LOG.info("initialised from %s", glob["pretrained_model"])

@@ -26,8 +26,12 @@ copying it:
 - `_summary_writer_class`: its `use_tensorboard` path imports and starts wandb.
 - `TrainLoader`: the engine's train DataLoader has no sampler (same batches in the same
   order every epoch) and forked workers share one NumPy random stream; it also shows
-  the progress bar and finishes an interrupted epoch after a resume. A streaming
-  dataset (rendered crops) gets global sample indices from `StreamSampler` instead.
+  the progress bar and finishes an interrupted epoch after a resume with the batches
+  that epoch had left (`EpochSampler`, seeded by (seed, epoch); the engine replayed the
+  epoch's first batches) and the random streams the checkpoint saved, so a run killed
+  and resumed ends with the weights of an uninterrupted one (tests/test_kill_resume.py;
+  exact with num_workers 0 or a streaming dataset, whose sample i is f(seed, i)). A
+  streaming dataset (rendered crops) gets global sample indices from `StreamSampler`.
 - `close_datasets`: its LMDB datasets never close their environments.
 - `infer_forward`: the engine's `infer_rec` passes SAR's valid ratios as a NumPy array,
   which `SARDecoder(mask=True)` cannot index per image.
@@ -270,7 +274,8 @@ def _rebuilt(loader, **sampling) -> torch.utils.data.DataLoader:
     return torch.utils.data.DataLoader(
         loader.dataset, batch_size=loader.batch_size, drop_last=loader.drop_last,
         num_workers=loader.num_workers, collate_fn=loader.collate_fn,
-        pin_memory=loader.pin_memory, persistent_workers=loader.num_workers > 0, **sampling)
+        pin_memory=loader.pin_memory, persistent_workers=loader.num_workers > 0,
+        worker_init_fn=_seed_numpy_in_worker, **sampling)
 
 
 class TrainLoader:
@@ -284,24 +289,23 @@ class TrainLoader:
     def __init__(self, trainer):
         self.trainer = trainer
         self.step = trainer.status.get("global_step", 0)
+        self._random_states = trainer.status.get("random_states")   # set by a resume
         loader = trainer.train_dataloader
         if getattr(loader.dataset, "stream", False):
             self.loader = _rebuilt(loader, sampler=StreamSampler(self, len(loader.dataset),
                                                                  loader.batch_size or 1))
+        elif trainer.cfg["Global"].get("distributed") or loader.batch_size is None:
+            self.loader = loader
         else:
-            self.loader = self._reshuffling(loader, trainer.cfg)
+            self.loader = _rebuilt(loader, sampler=EpochSampler(
+                self, len(loader.dataset), loader.batch_size, loader.drop_last,
+                bool(trainer.cfg["Train"]["loader"].get("shuffle")),
+                int(trainer.cfg["Global"].get("seed", 48))))
         steps = len(self.loader)
         completed = trainer.status.get("epoch", 1) - 1
         self._skip = min(max(self.step - completed * steps, 0), steps)
         self.batch_size = self.loader.batch_size or 1
         self.bar = None
-
-    @staticmethod
-    def _reshuffling(loader, cfg):
-        if (not cfg["Train"]["loader"].get("shuffle") or cfg["Global"].get("distributed")
-                or loader.batch_size is None):
-            return loader
-        return _rebuilt(loader, shuffle=True, worker_init_fn=_seed_numpy_in_worker)
 
     @property
     def dataset(self):
@@ -316,8 +320,12 @@ class TrainLoader:
             self.bar = tqdm(total=total, initial=self.step * self.batch_size, unit="img",
                             desc="train", mininterval=1.0, dynamic_ncols=True)
         remaining, self._skip = len(self) - self._skip, 0
+        batches = iter(self.loader)
+        if self._random_states is not None:   # after the iterator drew its worker seed
+            checkpoint.restore_random_states(self._random_states)
+            self._random_states = None
         # islice, not a break: a break would first draw (render) one batch too many
-        for batch in itertools.islice(self.loader, remaining):
+        for batch in itertools.islice(batches, remaining):
             yield batch
             self.step += 1
             self.bar.update(len(batch[0]))
@@ -347,6 +355,28 @@ class StreamSampler(torch.utils.data.Sampler):
     def __iter__(self):
         start = self.train_loader.step * self.batch_size
         return iter(range(start, start + self.length))
+
+
+class EpochSampler(torch.utils.data.Sampler):
+    """Indices of a finite dataset (an LMDB) for the epoch the train loader is in,
+    starting after the batches of it already trained: a resumed run trains exactly the
+    batches an uninterrupted one would (the engine's loader replayed the epoch's first
+    batches instead). Shuffled, the order is a permutation seeded by (seed, epoch)."""
+
+    def __init__(self, train_loader: "TrainLoader", length: int, batch_size: int,
+                 drop_last: bool, shuffle: bool, seed: int):
+        self.train_loader, self.length, self.batch_size = train_loader, length, batch_size
+        self.shuffle, self.seed = shuffle, seed
+        self.steps = length // batch_size if drop_last else math.ceil(length / batch_size)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self):
+        epoch, done = divmod(self.train_loader.step, max(self.steps, 1))
+        order = (np.random.default_rng([self.seed, epoch]).permutation(self.length)
+                 if self.shuffle else np.arange(self.length))
+        return iter(order[done * self.batch_size:].tolist())
 
 
 def build_trainer(cfg: dict, mode: str):
