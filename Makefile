@@ -32,7 +32,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
-.PHONY: train-release train-release-stage1 train-release-stage2 bench-release demo-train
+.PHONY: train-release train-release-stage1 train-release-stage2 bench-release bench-robust demo-train
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
         bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
@@ -153,7 +153,7 @@ $(UNSEEN)/boxes.json: | fonts $(VENV)/.installed
 	  --seed 105 --workers 2 --overwrite
 
 # --- benchmarks: each writes bench/*.md + .json with the command that produced it -----
-bench: bench-loc bench-rec bench-aug bench-e2e bench-release
+bench: bench-loc bench-rec bench-aug bench-e2e bench-release bench-robust
 
 # Extra generated test sets: other seeds and videos than the demo's. bench_high: full
 # train resolution (--test-scale 1); bench_video: one constant ID per video, like real
@@ -277,3 +277,9 @@ bench-release: $(DEMO_DATA)/boxes.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/boxes.
 	  --train-log $(REL_STAGE2)/train.log --out bench/release --threads 2 --peers bench/peers.json
 	$(PY) tools/read_ids.py --frames $(BENCH_VIDEO)/test --labels $(BENCH_VIDEO)/test_labels.txt \
 	  --group-by video --out bench/release_consensus --threads 2
+
+# Issue #17: the released reader under 11 test-time corruptions x 3 severities, on the
+# first 400 low-resolution demo test frames (~4 min on 2 cores)
+bench-robust: $(DEMO_DATA)/boxes.json
+	$(PY) tools/bench_robust.py --frames $(DEMO_DATA)/test --labels $(DEMO_DATA)/test_labels.txt \
+	  --limit 400 --out bench/robustness --threads 2

@@ -1,0 +1,46 @@
+"""The test-time corruption table (issue #17 item 3): every corruption is a fixed,
+seeded change of the frame at three severities, and the table scores each against the
+clean reading."""
+import numpy as np
+import pytest
+
+from localization.locator import Locator, Margins, WorkParams
+from pipeline.read_ids import IdReader
+from pipeline.robustness import CORRUPTIONS, SEVERITIES, corrupt, robustness_table, to_markdown
+from test_read_ids import ScriptedRecognizer
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.default_rng(0)
+    image = rng.integers(30, 90, (320, 180, 3), dtype=np.uint8)
+    image[290:302, 20:140] = 235                          # a bright line where a mark sits
+    return image
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPTIONS))
+def test_each_corruption_changes_the_frame_more_at_each_severity_and_repeats_by_seed(frame, name):
+    changes = []
+    for severity in SEVERITIES:
+        out = corrupt([frame], name, severity, seed=3)[0]
+        assert out.shape == frame.shape and out.dtype == np.uint8
+        np.testing.assert_array_equal(out, corrupt([frame], name, severity, seed=3)[0])
+        changes.append(float(np.abs(out.astype(int) - frame).mean()))
+    assert changes[0] > 0
+    assert changes[2] > changes[0], changes               # severity 3 changes more than 1
+
+
+def test_the_table_has_a_clean_row_and_one_per_corruption_and_severity():
+    frames = [np.full((640, 360, 3), 40 * i, np.uint8) for i in range(3)]
+    names = [f"v{i}_0_.jpg" for i in range(3)]
+    ids = ["abc12345", "XYZq9876", "Q0Q0Q0Q0x"]
+    reader = IdReader(Locator("direct", WorkParams(), Margins()), ScriptedRecognizer(ids), k=3)
+    rows = robustness_table(reader, frames, names, dict(zip(names, ids)), corruptions=["jpeg", "fog"])
+    assert [(r["corruption"], r["severity"]) for r in rows] == \
+        [("clean", 0)] + [(c, s) for c in ("jpeg", "fog") for s in SEVERITIES]
+    assert rows[0]["exact"] == 1.0 and rows[0]["drop"] == 0.0
+    assert all(r["drop"] == pytest.approx(1.0 - r["exact"]) for r in rows)
+    text = to_markdown({"command": "python tools/bench_robust.py", "date": "d", "machine": {},
+                        "frames": "f", "n": 3, "k": 3, "localiser": "l", "recogniser": "r",
+                        "rows": rows})
+    assert "| jpeg | 2 |" in text and "At severity 2:" in text
