@@ -23,7 +23,7 @@ import numpy as np
 from common.command import command_line
 from common.hardware import describe_machine, machine
 from pipeline.assemble import add_reader_arguments, build_reader
-from pipeline.box_reading import read_boxes
+from pipeline.box_reading import crop_tightness, read_boxes
 from pipeline.read_ids import FrameReading, IdReader
 from pipeline.reports import load_truth, score
 from ppocr_ext.glyph_ceiling import closest_pairs, coin_flip_ceiling, indistinguishable_groups, render_glyphs
@@ -145,6 +145,17 @@ def to_markdown(results: dict) -> str:
         lines.append(f"| {name} | {s['score']['n']} | {s['score']['exact_match']:.4f} | "
                      f"{1 - s['score']['norm_edit_distance']:.4f} | {s['score'][top_key]:.4f} | {box_cell} | "
                      f"{t['frames_per_second']} | {t['localise']} | {t['recognise']} | {t['beam_search']} | {s['peak_memory_mb']} |")
+    located = {name: s["crops"] for name, s in results["sets"].items() if s.get("crops", {}).get("n")}
+    if located:
+        lines += ["", "## The localiser's crops on the generator's boxes", "",
+                  "Hit: the crop holds the whole ID; width ratio: crop width / `抖音号:ID` width.", "",
+                  "| frames | hit | width ratio p50 / p90 / p95 | within 1.3x | exact, tight / loose |",
+                  "|---|---|---|---|---|"]
+        for name, c in located.items():
+            loose = "-" if c["exact_loose"] is None else f"{c['exact_loose']:.4f}"
+            tight = "-" if c["exact_tight"] is None else f"{c['exact_tight']:.4f}"
+            lines.append(f"| {name} | {c['hit']:.4f} | {c['width_ratio_p50']} / {c['width_ratio_p90']} / "
+                         f"{c['width_ratio_p95']} | {c['within_1.3x']:.4f} | {tight} / {loose} |")
     for name, s in results["sets"].items():
         lines += ["", f"## Ambiguity report: {name}", "", "| confusion | count |", "|---|---|"]
         lines += [f"| {c['pair']} | {c['count']} |" for c in s["score"]["confusions"]]
@@ -202,6 +213,7 @@ def bench_e2e_main(argv: list[str] | None = None) -> dict:
         if boxes.is_file():   # the generator's frames: also read its ground-truth boxes
             results["sets"][name]["gt_boxes"] = read_boxes(
                 reader.recognizer, Path(frames), boxes, Path(frames).name, truth, args.k)
+            results["sets"][name]["crops"] = crop_tightness(readings, boxes, Path(frames).name, truth)
         failure_grid(readings, truth, reader, Path(frames), out.with_name(f"{out.name}_failures_{name}.png"))
         plot_confusions(report["confusions"], out.with_name(f"{out.name}_confusions_{name}.png"))
     results["glyphs"] = glyph_report({name: DEFAULT_FONT_ROOT / face.relative_path

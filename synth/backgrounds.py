@@ -336,10 +336,12 @@ class Scene:
 
 
 def make_scene(rng, width: int, height: int, photos=(), photo_prob: float = 0.0,
-               bases: tuple | None = None) -> Scene:
+               bases: dict | None = None) -> Scene:
     """Draw one video's scene for frames of width x height pixels; with probability
     photo_prob its base is a crop of one of `photos` instead of a procedural layer.
-    `bases`: names of BASES to draw from (default all, at BASE_WEIGHTS)."""
+    `bases`: name -> function(rng, h, w) to draw from, at BASE_WEIGHTS (an average
+    weight for the others; default: all of BASES; synth.textures.scene_bases gives each
+    domain's)."""
     letterbox = "none"
     content_w, content_h = width, height
     if height > width and rng.random() < 0.15:  # a landscape clip shown in a portrait frame
@@ -350,10 +352,11 @@ def make_scene(rng, width: int, height: int, photos=(), photo_prob: float = 0.0,
     if photos and rng.random() < photo_prob:
         canvas = _photo(rng, hc, wc, photos)
     else:
-        names = list(BASES) if bases is None else [name for name in BASES if name in bases]
-        weights = np.array([BASE_WEIGHTS[list(BASES).index(name)] for name in names])
-        base = names[int(rng.choice(len(names), p=weights / weights.sum()))]
-        canvas = BASES[base](rng, hc, wc)
+        pool = BASES if bases is None else bases
+        known = dict(zip(BASES, BASE_WEIGHTS))   # the others weigh as an average base
+        weights = np.array([known.get(name, BASE_WEIGHTS.mean()) for name in pool])
+        base = list(pool)[int(rng.choice(len(pool), p=weights / weights.sum()))]
+        canvas = pool[base](rng, hc, wc)
 
     for _ in range(int(rng.integers(0, 4))):
         canvas = _shapes(rng, canvas, int(rng.integers(1, 12)), blur=rng.choice([0, 0, 2, 6, 15]))

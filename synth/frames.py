@@ -23,18 +23,27 @@ from tqdm import tqdm
 
 from common.atomic import atomic_write_text
 from synth import degrade
-from synth.backgrounds import BASE_SPLITS, bundled_photos, make_scene
+from synth.backgrounds import bundled_photos, make_scene
 from synth.fonts import DEFAULT_FONT_ROOT, FontSet, catalog_fontset, resolve_fonts
 from synth.ids import (ID_MAX_LEN, ID_MIN_LEN, FRAME_SLOTS, frame_file_name, sample_frame_numbers,
                        sample_id, sample_video_name)
 from synth.overlays import draw_caption, sample_caption_style
+from synth.textures import scene_bases
 from synth.watermark import blend_watermark, place_watermark, sample_style
 
 ID_MODES = ("frame", "video")
 # "demo": the challenge-like default (six Latin faces, one CJK face, every scene base);
 # "heldout": only the font families and scene bases the recogniser never trains on
 # (synth.fonts.FONT_FAMILIES, synth.backgrounds.BASE_SPLITS): the unseen-domain test.
-DOMAINS = ("demo", "heldout")
+# "wild": frames of any size and shape (short side 144-1080 px), rendered large and
+# resampled down 60% of the time, with busy bases (synth.textures) and the recogniser's
+# training faces: the localiser's mixture for frames from elsewhere; "wild_heldout": the
+# same with other aspect ratios, the held-out faces and bases only: the wild benchmark.
+DOMAINS = ("demo", "heldout", "wild", "wild_heldout")
+WILD_ASPECTS = {"wild": ((9, 16), (16, 9), (1, 1)),
+                "wild_heldout": ((3, 4), (4, 3), (2, 3), (21, 9))}
+WILD_SHORT_SIDE = (144, 1080)
+MAX_RENDER_SIDE = 2560    # a wild frame rendered larger than it is saved stays under this
 OUTPUT_NAMES = ("train", "test", "train_labels.txt", "test_labels.txt", "boxes.json",
                 "synth_config.json")
 
@@ -122,17 +131,31 @@ def plan_videos(videos: int, seed: int, test_videos, config: SynthConfig) -> lis
     return plans
 
 
+def wild_sizes(rng, domain: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(rendered, saved) (w, h) of a wild video: the saved short side log-uniform over
+    WILD_SHORT_SIDE at one of the domain's aspect ratios; 60% are rendered 1.2-2.5x
+    larger and resampled down (a player's or screenshot tool's scaling)."""
+    aw, ah = WILD_ASPECTS[domain][int(rng.integers(len(WILD_ASPECTS[domain])))]
+    short = float(np.exp(rng.uniform(*np.log(WILD_SHORT_SIDE))))
+    saved = (int(round(short * aw / min(aw, ah))), int(round(short * ah / min(aw, ah))))
+    scale = 1.0 if rng.random() < 0.4 else min(rng.uniform(1.2, 2.5), MAX_RENDER_SIDE / max(saved))
+    return (int(round(saved[0] * scale)), int(round(saved[1] * scale))), saved
+
+
 def render_video(job) -> list[dict]:
     """Render and write one video's frames; return one record per frame."""
     plan, seed, config, fonts, photo_source, out_dir = job
     _, rng = _video_rngs(seed, plan.index)
-    w, h = config.train_size if plan.portrait else config.train_size[::-1]
-    scene = make_scene(rng, w, h, *photo_source,
-                       bases=BASE_SPLITS["heldout"] if config.domain == "heldout" else None)
+    wild = config.domain.startswith("wild")
+    if wild:
+        (w, h), saved = wild_sizes(rng, config.domain)
+    else:
+        w, h = config.train_size if plan.portrait else config.train_size[::-1]
+        saved = (w, h) if plan.split == "train" else degrade.test_size(w, h, config.test_scale)
+    scene = make_scene(rng, w, h, *photo_source, bases=scene_bases(config.domain))
     style = sample_style(rng, w, h, fonts, config.logo_prob, config.corner_jump)
     caption = sample_caption_style(rng, w, h, fonts) if rng.random() < config.caption_prob else None
     video_id = sample_id(rng, config.id_min_len, config.id_max_len) if config.id_mode == "video" else None
-    tw, th = degrade.test_size(w, h, config.test_scale)
 
     records = []
     for frame_number in sample_frame_numbers(rng, plan.frames):
@@ -143,12 +166,12 @@ def render_video(job) -> list[dict]:
             draw_caption(frame, caption, rng, avoid=placement.extent)
         blend_watermark(frame, placement)
         box, id_box, size = placement.box, placement.id_box, (w, h)
-        if plan.split == "train":
+        if saved == (w, h):
             data = degrade.train_frame_jpeg(rng, frame)
         else:
-            data = degrade.test_frame_jpeg(rng, frame, (tw, th))
-            box, id_box = (degrade.scale_box(b, tw / w, th / h) for b in (box, id_box))
-            size = (tw, th)
+            data = degrade.test_frame_jpeg(rng, frame, saved)
+            box, id_box = (degrade.scale_box(b, saved[0] / w, saved[1] / h) for b in (box, id_box))
+            size = saved
         name = frame_file_name(plan.name, frame_number)
         (Path(out_dir) / plan.split / name).write_bytes(data)
         records.append({"split": plan.split, "name": name, "id": account_id,
@@ -195,8 +218,8 @@ def generate(out_dir, videos: int = 50, seed: int = 0, test_videos=0.2, workers:
     config.validate()
     if videos < 1:
         raise ValueError(f"videos must be >= 1, got {videos}")
-    fonts: FontSet = catalog_fontset("heldout") if config.domain == "heldout" else \
-        resolve_fonts(config.latin_fonts, config.font_root)
+    fonts: FontSet = (resolve_fonts(config.latin_fonts, config.font_root) if config.domain == "demo"
+                      else catalog_fontset("train" if config.domain == "wild" else "heldout"))
     bundled = tuple(bundled_photos()) if config.bundled_photos else ()
     photo_source = (tuple(config.photos) + bundled, config.photo_prob) if config.photos else \
         (bundled, config.bundled_photo_prob)

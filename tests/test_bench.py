@@ -1,6 +1,8 @@
 """The benchmark's own logic: training-curve parsing, timed stages, report rendering."""
 from pathlib import Path
 
+import pytest
+
 from localization.locator import Locator, Margins, WorkParams
 from pipeline.bench import evaluate_set, glyph_report, peer_rows, to_markdown, training_curve
 from pipeline.read_ids import IdReader
@@ -57,3 +59,24 @@ def test_glyph_report_names_each_font():
     (row,) = glyph_report({"liberation-sans": font}, size_px=10)
     assert row["font"] == "liberation-sans"
     assert row["closest_pairs"][0][0] == "I/l"
+
+
+def test_crop_tightness_measures_hits_width_ratios_and_reading_by_tightness(tmp_path):
+    import json as _json
+
+    from pipeline.box_reading import crop_tightness
+    from pipeline.read_ids import FrameReading
+
+    boxes = {"test": {f"f{i}.jpg": {"box": [10, 10, 110, 20], "id_box": [40, 10, 110, 20],
+                                    "frame_size": [200, 100]} for i in range(4)}}
+    path = tmp_path / "boxes.json"
+    path.write_text(_json.dumps(boxes))
+    crop = lambda name, box, text: FrameReading(name=name, text=text, confidence=1.0, box=box,
+                                                side="top", alternatives=[(text, 1.0)])
+    readings = [crop("f0.jpg", [8, 8, 112, 22], "ok"), crop("f1.jpg", [5, 5, 120, 25], "no"),
+                crop("f2.jpg", [0, 0, 200, 30], "ok"), crop("f3.jpg", [50, 8, 112, 22], "ok")]
+    report = crop_tightness(readings, path, "test", {f"f{i}.jpg": "ok" for i in range(4)})
+    assert report["n"] == 4 and report["hit"] == 0.75              # f3 cuts the ID
+    assert report["within_1.3x"] == 0.75                          # f2 is 2x the line
+    assert report["exact_tight"] == round(2 / 3, 4) and report["exact_loose"] == 1.0
+    assert report["width_ratio_p50"] == pytest.approx(1.095, abs=0.01)

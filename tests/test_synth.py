@@ -266,3 +266,43 @@ def test_captions_never_cover_the_watermark():
         assert (frame == 90).all()
     box = draw_caption(frame, style, rng, avoid=[0, 0, 5, 5])
     assert box is not None and (frame != 90).any()
+
+
+@pytest.mark.parametrize("domain", ["wild", "wild_heldout"])
+def test_wild_frames_come_in_every_size_with_their_boxes_inside(tmp_path, domain):
+    """Issue #17: short sides 144-1080 px at the domain's aspect ratios; the mark's box
+    is scaled with a frame rendered large and resampled down."""
+    from synth.frames import WILD_ASPECTS, WILD_SHORT_SIDE
+
+    generate(tmp_path, videos=10, seed=5, test_videos=5, progress=False,
+             config=SynthConfig(domain=domain, frames_min=1, frames_max=2, caption_prob=0.0))
+    boxes = json.loads((tmp_path / "boxes.json").read_text())
+    aspects = {round(a / b, 2) for a, b in WILD_ASPECTS[domain]}
+    sizes = set()
+    for split, frames in boxes.items():
+        for name, entry in frames.items():
+            w, h = entry["frame_size"]
+            assert cv2.imread(str(tmp_path / split / name)).shape[:2] == (h, w)
+            assert WILD_SHORT_SIDE[0] - 1 <= min(w, h) <= WILD_SHORT_SIDE[1] + 1
+            assert min(abs(w / h - a) for a in aspects) < 0.02
+            x0, y0, x1, y1 = entry["box"]
+            assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
+            sizes.add((w, h))
+    assert len(sizes) >= 5                      # one size per video, not one for all
+
+
+def test_wild_bases_are_split_between_training_and_the_benchmark():
+    from synth.textures import WILD_TEXTURES, scene_bases
+
+    train, bench = set(scene_bases("wild")), set(scene_bases("wild_heldout"))
+    assert not train & bench and {"foliage", "text"} <= train and {"gravel", "ui"} <= bench
+    from synth.backgrounds import BASES
+
+    rng = np.random.default_rng(0)
+    edges = lambda image: float(np.abs(np.diff(image.mean(axis=2), axis=1)).mean())
+    smooth = max(edges(BASES[name](rng, 240, 320)) for name in ("linear", "radial"))
+    for name, texture in WILD_TEXTURES.items():
+        image = texture(rng, 240, 320)
+        assert image.shape == (240, 320, 3) and image.dtype == np.float32, name
+        assert edges(image) > 5 * smooth, (name, edges(image), smooth)   # busy
+    assert scene_bases("demo") is None

@@ -60,7 +60,12 @@ def parse_args(argv=None):
                              + ", ".join(LATIN_FACES))
     parser.add_argument("--domain", choices=DOMAINS, default="demo",
                         help="'heldout': only the font families and scene bases the "
-                             "recogniser never trains on (the unseen-domain test; ignores --fonts)")
+                             "recogniser never trains on (the unseen-domain test); 'wild': "
+                             "frames of any size (short side 144-1080 px, 9:16, 16:9, 1:1), "
+                             "busy textures, the training faces; 'wild_heldout': other aspect "
+                             "ratios, held-out faces and textures (the wild benchmark). All but "
+                             "'demo' ignore --fonts, and 'wild*' ignore --train-size/--test-scale "
+                             "(both splits follow the wild sizes)")
     parser.add_argument("--font-root", default=str(DEFAULT_FONT_ROOT),
                         help="folder holding liberation/, dejavu/, freefont/, wqy/ font files")
     parser.add_argument("--photos", default=None,
