@@ -34,6 +34,9 @@ def add_reader_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument("--model", nargs="+", metavar="PATH",
                         help="recogniser: CONFIG.yml WEIGHTS.pth, or one MODEL.onnx (default: the "
                              "released models/svtr_tiny_synth/model.onnx)")
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0],
+                        help="multi-scale testing: also read crops with margins scaled by these "
+                             "and fuse the readings (e.g. 1 0.9 1.15; pipeline/multiscale.py)")
     return parser
 
 
@@ -44,12 +47,12 @@ def build_reader(args: argparse.Namespace, k: int = 3, batch_size: int = 64, thr
     if threads:
         torch.set_num_threads(threads)
     return assemble_reader(args.loc_config, args.loc_opt, args.model, k=k,
-                           batch_size=batch_size, bf16=bf16)
+                           batch_size=batch_size, bf16=bf16, scales=args.scales)
 
 
 def assemble_reader(loc_config: str = DEFAULT_LOC_CONFIG, loc_opts: list[str] = (),
                     model: list[str] | None = None, k: int = 3, batch_size: int = 64,
-                    bf16: bool = False) -> IdReader:
+                    bf16: bool = False, scales: tuple[float, ...] = (1.0,)) -> IdReader:
     """An `IdReader`; with no arguments, the released localiser and recogniser
     (`assemble_reader().read_folder("frames/")`)."""
     released = RELEASED_LOC_OPTS if loc_config == DEFAULT_LOC_CONFIG else []
@@ -58,4 +61,4 @@ def assemble_reader(loc_config: str = DEFAULT_LOC_CONFIG, loc_opts: list[str] = 
     locator = load_locator(load_config(loc_config, parse_overrides([*released, *loc_opts])),
                            train_command=train_command)
     recognizer = load_recognizer(model or released_model(), bf16=bf16)
-    return IdReader(locator, recognizer, k=k, batch_size=batch_size)
+    return IdReader(locator, recognizer, k=k, batch_size=batch_size, scales=scales)

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from common.images import FRAME_LIMITS, BadImage, list_image_files, read_image, to_gray
 from localization.geometry import crop_rows, integer_box
 from localization.locator import Locator
+from pipeline.multiscale import fuse_kbest, scaled_rows
 from ppocr_ext.ctc import ctc_kbest
 from ppocr_ext.posteriors import PosteriorRecognizer
 
@@ -53,10 +54,13 @@ class IdReader:
     """
 
     def __init__(self, locator: Locator, recognizer: PosteriorRecognizer, k: int = 3,
-                 batch_size: int = 64):
+                 batch_size: int = 64, scales: Sequence[float] = (1.0,)):
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        if not scales or 1.0 not in scales or min(scales) <= 0:
+            raise ValueError(f"scales must be positive and include 1.0, got {list(scales)}")
         self.locator, self.recognizer, self.k, self.batch_size = locator, recognizer, k, batch_size
+        self.scales = tuple(scales)   # > 1 scale: multi-scale testing (pipeline.multiscale)
 
     def crops(self, frames: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list]:
         """The recogniser's input crops and the localisations they came from."""
@@ -73,12 +77,17 @@ class IdReader:
         crops, located = self.crops(frames)
         clock.lap("localise")
         probs = self.recognizer.posteriors(crops, batch_size=self.batch_size)
+        other_scales = [self.recognizer.posteriors(
+            [crop_rows(f, scaled_rows(loc.rows, scale, f.shape[1], f.shape[0]))
+             for f, loc in zip(frames, located)], batch_size=self.batch_size)
+            for scale in self.scales if scale != 1.0]
         clock.lap("recognise")
         if posteriors is not None:
             posteriors.extend(probs)
         readings = []
-        for name, frame, loc, p in zip(names, frames, located, probs):
-            kbest = ctc_kbest(p, self.recognizer.charset, k=self.k)
+        for i, (name, frame, loc, p) in enumerate(zip(names, frames, located, probs)):
+            kbest = (fuse_kbest([p, *(q[i] for q in other_scales)], self.recognizer.charset, self.k)
+                     if other_scales else ctc_kbest(p, self.recognizer.charset, k=self.k))
             height, width = frame.shape[:2]
             readings.append(FrameReading(
                 name=name, text=kbest[0][0], confidence=kbest[0][1],
