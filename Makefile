@@ -32,7 +32,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
-.PHONY: train-release train-release-stage1 train-release-stage2 bench-release bench-robust bench-wild demo-train
+.PHONY: train-release train-release-stage1 train-release-stage2 bench-release bench-robust bench-wild bench-encoders demo-train
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
         bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
@@ -298,3 +298,18 @@ bench-wild: $(DEMO_DATA)/boxes.json $(WILD)/boxes.json
 	$(PY) tools/bench.py --set low=$(DEMO_DATA)/test:$(DEMO_DATA)/test_labels.txt \
 	  --set wild=$(WILD)/test:$(WILD)/test_labels.txt \
 	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) --model $(RELEASE_ONNX) --out bench/wild --threads 2
+
+# Issue #16 item 3: the same stage-1 recipe with three encoders, each trained for the same
+# wall minutes on this machine (timeout ends a run; exit 124 is the budget, not a failure),
+# evaluated every 250 steps on the held-out crops, then compared in bench/encoders.md
+ENCODER_MINUTES ?= 15
+ENCODER_ARMS    ?= svtr_tiny_synth svtrv2_small_synth lcnetv3_synth
+ENCODER_RUNS    ?= output/rec/encoders
+$(ENCODER_RUNS)/%/train.log: configs/rec/%.yml $(EVAL_CROPS)/data.mdb
+	timeout $(ENCODER_MINUTES)m $(PY) tools/train.py -c $< -o Global.output_dir=$(ENCODER_RUNS)/$* \
+	  Eval.dataset.data_dir=$(EVAL_CROPS) "Global.eval_batch_step=[0, 250]"; \
+	  rc=$$?; [ $$rc = 0 ] || [ $$rc = 124 ]
+
+bench-encoders: $(foreach arm,$(ENCODER_ARMS),$(ENCODER_RUNS)/$(arm)/train.log)
+	$(PY) tools/bench_encoders.py --budget-minutes $(ENCODER_MINUTES) --out bench/encoders \
+	  $(foreach arm,$(ENCODER_ARMS),--arm $(arm)=configs/rec/$(arm).yml:$(ENCODER_RUNS)/$(arm))
