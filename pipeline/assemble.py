@@ -23,8 +23,9 @@ RELEASED_LOC_OPTS = [f"model.checkpoint={PROJECT_ROOT / 'models' / 'loc_ddt' / '
                      "output.id_line=true"]
 
 
-def add_reader_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """`--loc-config`, `--loc-opt` and `--model`."""
+def add_reader_arguments(parser: argparse.ArgumentParser, threads: int = 2) -> argparse.ArgumentParser:
+    """`--loc-config`, `--loc-opt`, `--model`, `--scales`, `--k` and `--threads` (default
+    `threads`; 0: torch's default)."""
     parser.add_argument("--loc-config", default=DEFAULT_LOC_CONFIG,
                         help="localiser config; its trained checkpoints are loaded (never "
                              "trained here: run tools/localize.py first)")
@@ -37,16 +38,18 @@ def add_reader_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0],
                         help="multi-scale testing: also read crops with margins scaled by these "
                              "and fuse the readings (e.g. 1 0.9 1.15; pipeline/multiscale.py)")
+    parser.add_argument("--k", type=int, default=3, help="alternatives per frame")
+    parser.add_argument("--threads", type=int, default=threads,
+                        help="torch threads (0: torch's default)")
     return parser
 
 
-def build_reader(args: argparse.Namespace, k: int = 3, batch_size: int = 64, threads: int = 0,
-                 bf16: bool = False) -> IdReader:
+def build_reader(args: argparse.Namespace, batch_size: int = 64, bf16: bool = False) -> IdReader:
     """The localiser of `--loc-config/--loc-opt` and the recogniser of `--model` (the
-    released one when absent), with `threads` torch threads (0: leave torch's setting)."""
-    if threads:
-        torch.set_num_threads(threads)
-    return assemble_reader(args.loc_config, args.loc_opt, args.model, k=k,
+    released one when absent), with `--threads` torch threads (0: leave torch's setting)."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return assemble_reader(args.loc_config, args.loc_opt, args.model, k=args.k,
                            batch_size=batch_size, bf16=bf16, scales=args.scales)
 
 

@@ -191,12 +191,10 @@ def bench_e2e_main(argv: list[str] | None = None) -> dict:
     p.add_argument("--train-log", help="the recogniser's train.log, for the training curve")
     p.add_argument("--peers", help="bench/peers.json of tools/bench_peers.py (its own optional "
                    "install): its figures are quoted beside ours, with its command")
-    p.add_argument("--k", type=int, default=3)
-    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="bench/results", help="writes OUT.md, OUT.json and OUT_*.png")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    reader = build_reader(args, k=args.k, threads=args.threads)
+    reader = build_reader(args)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     results = {"command": command_line("bench.py", argv), "date": datetime.now().isoformat(timespec="seconds"),

@@ -22,17 +22,15 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--frames", required=True, help="folder of full video frames")
-    add_reader_arguments(p)
+    add_reader_arguments(p, threads=0)
     p.add_argument("--group-by", choices=["video"],
                    help="also write one consensus reading per video (`<video>_<frame>_` names; "
                         "for real watermarks, which keep one ID over a video) to videos.json")
     p.add_argument("--follow-symlinks", action="store_true",
                    help="read links that lead outside the frame folder (skipped by default)")
     p.add_argument("--labels", help="optional <image>\\t<ID> file: prints accuracy")
-    p.add_argument("--k", type=int, default=3, help="alternatives per frame")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the recogniser")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--out", default="output/read_ids", help="folder for predictions.*")
     return p
 
@@ -56,8 +54,7 @@ def read_ids_main(argv: list[str] | None = None) -> dict:
     if Path(args.out).exists() and not Path(args.out).is_dir():
         p.error(f"--out {args.out} is a file; it must be a folder (created when missing)")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    reader = build_reader(args, k=args.k, batch_size=args.batch_size, threads=args.threads,
-                          bf16=args.bf16)
+    reader = build_reader(args, batch_size=args.batch_size, bf16=args.bf16)
     truth = load_truth(args.labels, reader.recognizer.charset) if args.labels else None
     start = time.perf_counter()
     result = reader.read_folder(args.frames, keep_posteriors=args.group_by == "video",

@@ -124,13 +124,11 @@ def bench_robust_main(argv: list[str] | None = None) -> dict:
     p.add_argument("--corruption", action="append", choices=sorted(CORRUPTIONS),
                    help="only these (repeatable; default all)")
     add_reader_arguments(p)
-    p.add_argument("--k", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="bench/robustness", help="writes OUT.md and OUT.json")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    reader = build_reader(args, k=args.k, threads=args.threads)
+    reader = build_reader(args)
     truth = load_truth(args.labels, reader.recognizer.charset)
     names, frames = [], []
     for name in sorted(truth):
