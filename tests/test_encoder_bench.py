@@ -1,5 +1,7 @@
 """The encoder comparison reads each arm's held-out curve within the budget and its
 speed on this machine (issue #16 item 3)."""
+import pytest
+
 from ppocr_ext.encoder_bench import arm_report, to_markdown
 from rec_fixtures import make_lmdb, one_torch_thread, tiny_config  # noqa: F401 (autouse)
 
@@ -26,3 +28,37 @@ def test_an_arm_is_scored_at_the_budget_and_timed(tmp_path):
                                        "best_acc": None}]})
     assert "| tiny |" in text and "12 min (step 500): 0.250" in text
     assert "none: no evaluation logged" in text
+
+
+@pytest.mark.parametrize("name, positions", [("svtr_tiny_synth", 64), ("svtrv2_small_synth", 64),
+                                             ("lcnetv3_synth", 20)])
+def test_each_arm_trains_on_the_same_stream_and_leaves_room_for_15_symbols(name, positions):
+    """Only the architecture (and, for LCNetV3, the input size its pooling needs) differs
+    from the released recipe. The SVTR arms read 64 CTC positions; LCNetV3 at 48x320
+    pools to 20 at inference, enough for 15 symbols but not for every doubled one."""
+    import torch
+
+    from openrec.losses import build_loss
+    from openrec.modeling import build_model
+    from ppocr_ext.rec_bench import input_shape
+    from ppocr_ext.rec_config import load_config
+    from rec_fixtures import CONFIGS
+
+    cfg, base = load_config(CONFIGS / f"{name}.yml"), load_config(CONFIGS / "svtr_tiny_synth.yml")
+    for section in ("Optimizer", "LRScheduler", "Loss"):
+        assert cfg[section] == base[section], section
+    assert cfg["Train"]["dataset"]["name"] == "SynthCropDataSet"
+    assert {k: v for k, v in cfg["Train"]["dataset"].items() if k != "transforms"} == \
+        {k: v for k, v in base["Train"]["dataset"].items() if k != "transforms"}
+    assert cfg["Eval"]["dataset"]["data_dir"] == base["Eval"]["dataset"]["data_dir"]
+    cfg["Architecture"]["Decoder"]["out_channels"] = 63
+    model = build_model(cfg["Architecture"])
+    images = torch.zeros(2, *input_shape(cfg))
+    labels = torch.zeros(2, 25, dtype=torch.long)
+    labels[:, :15] = 5
+    lengths = torch.tensor([15, 15])
+    loss = build_loss(cfg["Loss"])(model.train()(images, data=[labels, lengths]),
+                                   [images, labels, lengths])["loss"]
+    assert torch.isfinite(loss)
+    with torch.no_grad():
+        assert model.eval()(images).shape[1] == positions
