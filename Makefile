@@ -32,9 +32,9 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
-.PHONY: train-release train-release-stage1 train-release-stage2 bench-release bench-robust bench-wild bench-encoders demo-train
+.PHONY: train-release train-release-stage1 train-release-stage2 train-release-stage3 bench-release bench-robust bench-wild bench-encoders demo-train
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
-        bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers aug-gallery \
+        bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers setup-scale bench-scale aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
 
 setup: fonts $(VENV)/.installed
@@ -115,12 +115,14 @@ clean-demo:
 # --- the released recogniser (models/svtr_tiny_synth, issue #16) ---------------------
 # Stage 1 trains from scratch on rendered ID-line crops (configs/rec/svtr_tiny_synth.yml),
 # evaluated on crops of the held-out fonts and backgrounds; stage 2 fine-tunes on the
-# localiser's crops of the demo's frames mixed with the stream; then the release files.
+# localiser's crops of the demo's frames mixed with the stream; stage 3 continues stage 2
+# with the robustness catalogue's corruptions on half the crops; then the release files.
 # Every stage resumes from its latest.pth; `.done` marks a finished stage (best.pth
 # appears at the first evaluation, long before a run ends).
 RELEASE      ?= models/svtr_tiny_synth
 REL_STAGE1   ?= output/rec/svtr_tiny_synth
 REL_STAGE2   ?= output/rec/svtr_tiny_synth_ft
+REL_STAGE3   ?= output/rec/svtr_tiny_synth_robust
 EVAL_CROPS   ?= data/crops/heldout_eval
 RELEASE_ONNX ?= $(RELEASE)/model.onnx
 UNSEEN       ?= data/unseen
@@ -143,9 +145,16 @@ $(REL_STAGE2)/.done: $(REL_STAGE1)/.done $(DEMO_OUT)/loc/summary.json configs/re
 	  Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low $(call resume_if,$(REL_STAGE2))
 	touch $@
 
-train-release: $(REL_STAGE2)/.done
-	$(PY) tools/release_model.py -c configs/rec/svtr_tiny_synth_ft.yml \
-	  --weights $(REL_STAGE2)/best.pth --out $(RELEASE) --check-crops $(DEMO_OUT)/loc/val/low
+train-release-stage3: $(REL_STAGE3)/.done
+$(REL_STAGE3)/.done: $(REL_STAGE2)/.done configs/rec/svtr_tiny_synth_robust.yml
+	$(PY) tools/train.py -c configs/rec/svtr_tiny_synth_robust.yml -o Global.output_dir=$(REL_STAGE3) \
+	  Global.pretrained_model=$(REL_STAGE2)/best.pth Train.dataset.real_data_dir=$(DEMO_OUT)/loc/train \
+	  Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low $(call resume_if,$(REL_STAGE3))
+	touch $@
+
+train-release: $(REL_STAGE3)/.done
+	$(PY) tools/release_model.py -c configs/rec/svtr_tiny_synth_robust.yml \
+	  --weights $(REL_STAGE3)/best.pth --out $(RELEASE) --check-crops $(DEMO_OUT)/loc/val/low
 
 # The unseen-domain frames: only the font families and scene bases the recogniser never
 # trains on (synth_frames --domain heldout); train/ at full resolution, test/ at 1/1.7.
@@ -226,6 +235,13 @@ bench-peers: setup-peers $(DEMO_DATA)/boxes.json
 	OMP_NUM_THREADS=1 $(PY) tools/bench_peers.py --frames $(DEMO_DATA)/test \
 	  --labels $(DEMO_DATA)/test_labels.txt --limit $(PEERS_LIMIT) --out bench/peers \
 	  $$( [ -f $(DEMO_OUT)/loc/test/data.mdb ] && echo --crops $(DEMO_OUT)/loc/test )
+
+# Optional: Ray Data for reading frames by the million (tools/read_ids_ray.py, issue #20)
+setup-scale: $(VENV)/.installed
+	$(PIP) install -q -r requirements-scale.txt
+
+bench-scale: setup-scale $(DEMO_DATA)/boxes.json
+	$(PY) tools/bench_scale.py --frames $(DEMO_DATA)/test --cores 2 --out bench/scale
 
 aug-gallery: $(VENV)/.installed
 	$(PY) tools/aug_gallery.py --out bench/aug_gallery.png --n 6

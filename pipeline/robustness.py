@@ -2,10 +2,9 @@
 measures detection): every corruption at three fixed severities applied to the same
 frames, read by the same reader, scored against the clean reading.
 
-Severities are fixed parameters, not ranges, so a row means one thing; they are chosen
-for frames 200-640 px tall whose mark is 6-15 px: severity 2 is what a re-encoded,
-re-scaled screenshot of a phone screen commonly suffers, 3 is the worst a person still
-reads. The corrupted frame is what the whole pipeline sees (localiser and recogniser).
+Severities are fixed parameters, not ranges, so a row means one thing
+(`common.corruptions`, whose catalogue the recogniser's training stream draws from too).
+The corrupted frame is what the whole pipeline sees (localiser and recogniser).
 """
 from __future__ import annotations
 
@@ -14,56 +13,28 @@ import json
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import albumentations as A
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from common.atomic import atomic_write_text
 from common.command import command_line
+from common.corruptions import CATALOGUE, SEVERITIES
+from common.corruptions import transform as corruption_transform
 from common.hardware import describe_machine, machine
 from common.images import read_frame
 from pipeline.assemble import add_reader_arguments, build_reader
 from pipeline.read_ids import IdReader, batches
 from pipeline.reports import load_truth, score
 
-SEVERITIES = (1, 2, 3)
-
-
-def _pick(severity: int, values: tuple):
-    return values[severity - 1]
-
-
-# name -> severity -> one albumentations transform (always applied)
-CORRUPTIONS: dict[str, Callable[[int], A.BasicTransform]] = {
-    "gaussian noise": lambda s: A.GaussNoise(std_range=(_pick(s, (0.03, 0.06, 0.12)),) * 2, p=1),
-    "salt and pepper": lambda s: A.SaltAndPepper(amount=(_pick(s, (0.004, 0.012, 0.03)),) * 2, p=1),
-    "motion blur": lambda s: A.MotionBlur(blur_limit=(_pick(s, (3, 5, 7)),) * 2, p=1),
-    "defocus blur": lambda s: A.Defocus(radius=(_pick(s, (1, 2, 3)),) * 2,
-                                        alias_blur=(0.1, 0.1), p=1),
-    "jpeg": lambda s: A.ImageCompression(quality_range=(_pick(s, (40, 25, 10)),) * 2, p=1),
-    "rescale chain": lambda s: A.Downscale(scale_range=(_pick(s, (0.8, 0.6, 0.45)),) * 2,
-                                           interpolation_pair={"downscale": cv2.INTER_AREA,
-                                                               "upscale": cv2.INTER_LINEAR}, p=1),
-    "rain": lambda s: A.RandomRain(rain_type=_pick(s, ("drizzle", "default", "heavy")),
-                                   drop_width=1, blur_value=1, brightness_coefficient=0.9, p=1),
-    "fog": lambda s: A.RandomFog(fog_coef_range=(_pick(s, (0.2, 0.4, 0.6)),) * 2,
-                                 alpha_coef=0.08, p=1),
-    "darker, less contrast": lambda s: A.RandomBrightnessContrast(
-        brightness_limit=(-_pick(s, (0.1, 0.2, 0.35)),) * 2,
-        contrast_limit=(-_pick(s, (0.15, 0.3, 0.5)),) * 2, p=1),
-    "rotation": lambda s: A.Rotate(limit=(_pick(s, (1.5, 3.0, 6.0)),) * 2,
-                                   border_mode=cv2.BORDER_REFLECT_101, p=1),
-    "perspective": lambda s: A.Perspective(scale=(_pick(s, (0.02, 0.04, 0.07)),) * 2,
-                                           keep_size=True, p=1),
-}
+CORRUPTIONS = tuple(CATALOGUE)
 
 
 def corrupt(frames: list[np.ndarray], name: str, severity: int, seed: int) -> list[np.ndarray]:
-    """The frames under one corruption; the same seed gives the same pixels."""
-    transform = A.Compose([CORRUPTIONS[name](severity)], seed=seed)
+    """The frames under one corruption at a fixed severity; the same seed gives the same
+    pixels."""
+    transform = A.Compose([corruption_transform(name, severity)], seed=seed)
     return [transform(image=frame)["image"] for frame in frames]
 
 

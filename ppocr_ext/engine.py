@@ -39,6 +39,15 @@ copying it:
   the write waits until the load succeeded.
 - `build_trainer` without an Eval section: the engine indexes `cfg['Eval']` and takes
   `len()` of a missing eval loader.
+- `_distributed`: the engine starts DistributedDataParallel only with more than one CUDA
+  device and always on NCCL, so `torchrun` on a CPU cannot even start. Under torchrun
+  (`WORLD_SIZE` > 1) the process group is ours (Gloo on CPU, NCCL on CUDA), the engine
+  sees one device while it builds, and the model is wrapped afterwards; each rank draws
+  its own shard of every global batch (`StreamSampler`/`EpochSampler`: rank r takes the
+  r-th `batch_size_per_card` block of it, so N ranks train the batches one process with
+  N x the batch would); the engine's train loader is measured per rank (its steps per
+  epoch set the LR schedule); rank 0 evaluates, logs, shows the bar and writes
+  checkpoints (the engine's `is_main_process`).
 """
 from __future__ import annotations
 
@@ -46,6 +55,7 @@ import contextlib
 import importlib
 import itertools
 import math
+import os
 import sys
 import types
 import warnings
@@ -291,16 +301,18 @@ class TrainLoader:
         self.step = trainer.status.get("global_step", 0)
         self._random_states = trainer.status.get("random_states")   # set by a resume
         loader = trainer.train_dataloader
+        rank, world = rank_and_world()
         if getattr(loader.dataset, "stream", False):
-            self.loader = _rebuilt(loader, sampler=StreamSampler(self, len(loader.dataset),
-                                                                 loader.batch_size or 1))
-        elif trainer.cfg["Global"].get("distributed") or loader.batch_size is None:
+            self.loader = _rebuilt(loader, sampler=StreamSampler(
+                self, len(loader.dataset), loader.batch_size or 1, rank, world))
+        elif loader.batch_size is None:
             self.loader = loader
         else:
             self.loader = _rebuilt(loader, sampler=EpochSampler(
                 self, len(loader.dataset), loader.batch_size, loader.drop_last,
                 bool(trainer.cfg["Train"]["loader"].get("shuffle")),
-                int(trainer.cfg["Global"].get("seed", 48))))
+                int(trainer.cfg["Global"].get("seed", 48)), rank, world))
+        self.main = rank == 0
         steps = len(self.loader)
         completed = trainer.status.get("epoch", 1) - 1
         self._skip = min(max(self.step - completed * steps, 0), steps)
@@ -318,7 +330,8 @@ class TrainLoader:
         if self.bar is None:
             total = self.trainer.cfg["Global"]["epoch_num"] * len(self) * self.batch_size
             self.bar = tqdm(total=total, initial=self.step * self.batch_size, unit="img",
-                            desc="train", mininterval=1.0, dynamic_ncols=True)
+                            desc="train", mininterval=1.0, dynamic_ncols=True,
+                            disable=not self.main)
         remaining, self._skip = len(self) - self._skip, 0
         batches = iter(self.loader)
         if self._random_states is not None:   # after the iterator drew its worker seed
@@ -346,15 +359,21 @@ class StreamSampler(torch.utils.data.Sampler):
     every epoch and every resume gets fresh, reproducible samples in curriculum order,
     where the engine's DataLoader would restart at index 0 each epoch."""
 
-    def __init__(self, train_loader: "TrainLoader", length: int, batch_size: int):
-        self.train_loader, self.length, self.batch_size = train_loader, length, batch_size
+    def __init__(self, train_loader: "TrainLoader", length: int, batch_size: int,
+                 rank: int = 0, world: int = 1):
+        self.train_loader, self.batch_size = train_loader, batch_size
+        self.rank, self.world = rank, world
+        self.length = length // (world * batch_size) * batch_size if world > 1 else length
 
     def __len__(self) -> int:
         return self.length
 
     def __iter__(self):
-        start = self.train_loader.step * self.batch_size
-        return iter(range(start, start + self.length))
+        step, size = self.train_loader.step, self.batch_size
+        if self.world == 1:
+            return iter(range(step * size, step * size + self.length))
+        blocks = range(step, step + self.length // size)     # this rank's block of each step
+        return (((t * self.world + self.rank) * size) + j for t in blocks for j in range(size))
 
 
 class EpochSampler(torch.utils.data.Sampler):
@@ -364,19 +383,77 @@ class EpochSampler(torch.utils.data.Sampler):
     batches instead). Shuffled, the order is a permutation seeded by (seed, epoch)."""
 
     def __init__(self, train_loader: "TrainLoader", length: int, batch_size: int,
-                 drop_last: bool, shuffle: bool, seed: int):
-        self.train_loader, self.length, self.batch_size = train_loader, length, batch_size
-        self.shuffle, self.seed = shuffle, seed
-        self.steps = length // batch_size if drop_last else math.ceil(length / batch_size)
+                 drop_last: bool, shuffle: bool, seed: int, rank: int = 0, world: int = 1):
+        self.train_loader, self.batch_size = train_loader, batch_size
+        self.shuffle, self.seed, self.full, self.rank, self.world = shuffle, seed, length, rank, world
+        self.length = length
+        if world > 1:   # whole global batches only: every rank must run the same steps
+            self.length = length // (world * batch_size) * batch_size
+        self.steps = (self.length // batch_size if drop_last or world > 1
+                      else math.ceil(self.length / batch_size))
 
     def __len__(self) -> int:
         return self.length
 
     def __iter__(self):
         epoch, done = divmod(self.train_loader.step, max(self.steps, 1))
-        order = (np.random.default_rng([self.seed, epoch]).permutation(self.length)
-                 if self.shuffle else np.arange(self.length))
-        return iter(order[done * self.batch_size:].tolist())
+        order = (np.random.default_rng([self.seed, epoch]).permutation(self.full)
+                 if self.shuffle else np.arange(self.full))
+        size = self.batch_size
+        if self.world > 1:   # step t's global batch is order[t*W*B:(t+1)*W*B]; rank r's block
+            order = order[:self.steps * self.world * size].reshape(
+                self.steps, self.world, size)[:, self.rank].reshape(-1)
+        return iter(order[done * size:].tolist())
+
+
+def rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of training processes (0, 1 without torchrun)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+@contextlib.contextmanager
+def _distributed(glob: dict, mode: str):
+    """Module doc, `_distributed`. Yields `wrap(trainer)`, which puts the built model in
+    DistributedDataParallel (a no-op in a single process)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or "train" not in mode:
+        yield lambda trainer: None
+        return
+    cuda = glob["device"] == "gpu" and torch.cuda.is_available()
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if not torch.distributed.is_initialized():
+        if cuda:
+            torch.cuda.set_device(local_rank)
+        torch.distributed.init_process_group(backend="nccl" if cuda else "gloo")
+    from tools.data import build_dataloader
+    import tools.engine.trainer as engine_trainer
+
+    def per_rank(config, mode, logger, **kwargs):   # steps per epoch as each rank sees them
+        loader = build_dataloader(config, mode, logger, **kwargs)
+        if mode != "Train" or loader.batch_size is None:
+            return loader
+        whole = len(loader.dataset) // (world * loader.batch_size) * loader.batch_size
+        share = torch.utils.data.SequentialSampler(range(whole))   # as the samplers shard
+        return torch.utils.data.DataLoader(loader.dataset, batch_size=loader.batch_size,
+                                           drop_last=loader.drop_last, sampler=share,
+                                           num_workers=loader.num_workers,
+                                           collate_fn=loader.collate_fn)
+
+    def wrap(trainer):
+        trainer.local_rank = local_rank
+        trainer.cfg["Global"]["distributed"] = True
+        trainer.model = torch.nn.parallel.DistributedDataParallel(
+            trainer.model, [local_rank] if cuda else None, find_unused_parameters=False)
+
+    device_count = torch.cuda.device_count
+    engine_trainer.build_dataloader = per_rank
+    torch.cuda.device_count = lambda: min(1, device_count())   # the engine: no NCCL of its own
+    try:
+        yield wrap
+    finally:
+        torch.cuda.device_count, engine_trainer.build_dataloader = device_count, build_dataloader
 
 
 def build_trainer(cfg: dict, mode: str):
@@ -398,10 +475,12 @@ def build_trainer(cfg: dict, mode: str):
             mode = "train_eval"
         else:
             cfg["Eval"], glob["eval_batch_step"] = None, NEVER
-    with warnings.catch_warnings():   # its CUDA GradScaler warns on CPU; replaced below
+    with warnings.catch_warnings(), _distributed(glob, mode) as wrap:
+        # its CUDA GradScaler warns on CPU; replaced below
         warnings.filterwarnings("ignore", message=".*GradScaler is enabled, but CUDA")
         engine_config = EngineConfig(cfg)
         trainer = Trainer(engine_config, mode=mode, task="rec")
+        wrap(trainer)
     engine_config.write_pending()   # the checkpoint loaded: now the run's config.yml
     # its eval uses the deprecated `torch.cuda.amp.autocast` (a no-op on CPU)
     warnings.filterwarnings("ignore", message=r".*torch\.cuda\.amp\.autocast",

@@ -22,6 +22,9 @@ Config (`Train.dataset`):
     photos: null                 # a folder of background photos
     real_data_dir: null          # LMDB folder(s) of real crops (a localiser's output) ...
     real_ratio: 0.0              # ... drawn for this fraction of the samples
+    corrupt_prob: 0.0            # crops under the robustness catalogue's corruptions
+                                 # (synth.crops.corrupt_crop; rendered: x difficulty; real
+                                 # crops: photometric ones, at this probability)
     transforms: [DecodeImage, CTCLabelEncode, ...]   # as for LMDBDataSet
 """
 from __future__ import annotations
@@ -32,12 +35,12 @@ from torch.utils.data import Dataset
 
 from common.lmdb_io import lmdbs_under, read_lmdb
 from synth.backgrounds import list_photos
-from synth.crops import CropConfig, render_crop
+from synth.crops import CropConfig, corrupt_crop, render_crop
 from synth.fonts import font_catalog
 
 # `data_dir` is accepted (and unused) so a config can inherit an LMDBDataSet section
 KEYS = ("name", "data_dir", "seed", "samples_per_epoch", "ramp_samples", "start_difficulty",
-        "font_split", "photos", "real_data_dir", "real_ratio", "transforms",
+        "font_split", "photos", "real_data_dir", "real_ratio", "corrupt_prob", "transforms",
         "ext_op_transform_idx")
 RETRY_STRIDE = 1_000_003   # a sample the transforms reject is replaced by i + this
 
@@ -77,7 +80,10 @@ class SynthCropDataSet(Dataset):
         self.start_difficulty = float(dataset.get("start_difficulty", 0.0))
         self.split = dataset.get("font_split", "train")
         photos = tuple(list_photos(dataset["photos"])) if dataset.get("photos") else ()
-        self.crop_config = CropConfig(photos=photos)
+        self.corrupt_prob = float(dataset.get("corrupt_prob", 0.0))
+        if not 0.0 <= self.corrupt_prob <= 1.0:
+            raise ValueError(f"{mode}.dataset.corrupt_prob must be in [0, 1], got {self.corrupt_prob}")
+        self.crop_config = CropConfig(photos=photos, corrupt_prob=self.corrupt_prob)
         self.catalog = font_catalog(self.split)
         self.real_ratio = float(dataset.get("real_ratio", 0.0))
         self.real = []
@@ -94,6 +100,7 @@ class SynthCropDataSet(Dataset):
         logger.info(f"SynthCropDataSet: {len(self.catalog.latin)} Latin / "
                     f"{len(self.catalog.cjk)} CJK faces ({self.split}), {len(photos)} photos, "
                     f"{len(self.real)} real crops at ratio {self.real_ratio}, "
+                    f"corruptions at {self.corrupt_prob}, "
                     f"{self.samples_per_epoch} samples per epoch")
 
     def __len__(self) -> int:
@@ -108,7 +115,11 @@ class SynthCropDataSet(Dataset):
         """The encoded image and label of global sample `index`."""
         rng = np.random.default_rng((self.seed, index))
         if self.real and rng.random() < self.real_ratio:
-            return self.real[int(rng.integers(len(self.real)))]
+            image, label = self.real[int(rng.integers(len(self.real)))]
+            if self.corrupt_prob > 0 and rng.random() < self.corrupt_prob:
+                decoded = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
+                image = encode_png(corrupt_crop(rng, decoded))
+            return image, label
         image, label = render_crop(rng, self.catalog, self.difficulty(index, rng.random()),
                                    self.crop_config, split=self.split)
         return encode_png(image), label

@@ -13,7 +13,11 @@ text 5-40 px after the downscale, fill, opacity, stroke, shadow or glow, ':' or 
 the background (`synth.backgrounds.crop_background`, split by source), the crop's
 geometry (vertical offset and height, 0-2 glyphs of margin, part of the prefix cut, the
 edge of the logo line above), and the resolution chain (video JPEG at the source size,
-one or two downscales of 1/1-1/4 with one of four resamplers, 3x3 blur, JPEG 35-95).
+one or two downscales of 1/1-1/4 with one of four resamplers, 3x3 blur, JPEG 35-95), and,
+where `CropConfig.corrupt_prob` asks for it, what the frame suffered afterwards: one or two
+corruptions of the robustness benchmark's catalogue (`common.corruptions`: noise, blur,
+JPEG 10-40, rescaling, rain, fog, darkening, rotation, perspective) at a strength 1-3,
+applied at the frame's pixel scale before the crop is cut, so rotated text stays inside it.
 
 `difficulty` in [0, 1] scales how far each of these departs from a clean, tight, large,
 short crop: CTC from scratch sits on an all-blank output far longer on hard data
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from common import corruptions
 from synth.backgrounds import crop_background
 from synth.degrade import jpeg_roundtrip
 from synth.fonts import FontCatalog
@@ -33,6 +38,7 @@ from synth.watermark import Placement, WatermarkStyle, blend_watermark, render_p
 
 RESAMPLERS = (cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_NEAREST)
 RESAMPLER_WEIGHTS = np.array([0.5, 0.25, 0.15, 0.1])
+FRAME_CONTEXT = (212, 376)  # a 360x640 frame at the test's 1/1.7 (landscape: the same area)
 MAX_SOURCE_PX = 64          # render no larger than this before the downscale (cost ~ px^2)
 
 
@@ -47,6 +53,7 @@ class CropConfig:
     jpeg: tuple = (35, 95)
     photos: tuple = field(default_factory=tuple)
     photo_prob: float = 0.3
+    corrupt_prob: float = 0.0         # at difficulty 1; 0 draws nothing (older streams)
 
 
 def _lerp(clean, hard, d):
@@ -114,6 +121,31 @@ def _degrade(rng, image, downscale, d, jpeg):
     return jpeg_roundtrip(image, int(rng.integers(int(_lerp(85, jpeg[0], d)), jpeg[1] + 1)))
 
 
+def _in_frame_context(image, name, strength, seed, negate):
+    """A photometric corruption as a whole frame suffers it: fog's haze scales with the
+    image, so a 30x120 crop alone would be fogged out; the crop is reflected out to a
+    low-res frame's size (FRAME_CONTEXT), corrupted, and cut back."""
+    h, w = image.shape[:2]
+    pad_y, pad_x = max(0, (FRAME_CONTEXT[0] - h) // 2), max(0, (FRAME_CONTEXT[1] - w) // 2)
+    framed = cv2.copyMakeBorder(image, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REFLECT_101)
+    return corruptions.apply(framed, name, strength, seed, negate)[pad_y:pad_y + h, pad_x:pad_x + w]
+
+
+def corrupt_crop(rng, image, boxes=None):
+    """`image` under one (a fifth of the time two) corruptions of the catalogue at a
+    strength uniform in 1-3; geometric ones only when `boxes` can follow (returned moved)."""
+    names = [n for n, c in corruptions.CATALOGUE.items() if boxes is not None or not c.geometric]
+    for _ in range(2 if rng.random() < 0.2 else 1):
+        name = names[int(rng.integers(len(names)))]
+        strength, seed = rng.uniform(1, 3), int(rng.integers(2**31 - 1))
+        negate = bool(rng.random() < 0.5)
+        if corruptions.CATALOGUE[name].geometric:
+            image, boxes = corruptions.apply(image, name, strength, seed, negate, boxes)
+        else:
+            image = _in_frame_context(image, name, strength, seed, negate)
+    return image if boxes is None else (image, boxes)
+
+
 def render_crop(rng, catalog: FontCatalog, difficulty: float, config: CropConfig = CropConfig(),
                 split: str = "train", account_id: str | None = None) -> tuple[np.ndarray, str]:
     """One recogniser input (uint8 BGR, any size; the engine resizes it) and its ID."""
@@ -140,6 +172,8 @@ def render_crop(rng, catalog: FontCatalog, difficulty: float, config: CropConfig
     small = _degrade(rng, canvas, downscale, d, config.jpeg)
     scale_y, scale_x = small.shape[0] / height, small.shape[1] / width
     to_small = lambda box: [box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y]
-    x0, y0, x1, y1 = _crop_window(rng, to_small(shift(line_box)), to_small(shift(id_box)),
-                                  size * scale_y, d, small.shape[:2])
+    boxes = [to_small(shift(line_box)), to_small(shift(id_box))]
+    if config.corrupt_prob > 0 and rng.random() < config.corrupt_prob * d:
+        small, boxes = corrupt_crop(rng, small, boxes)
+    x0, y0, x1, y1 = _crop_window(rng, *boxes, size * scale_y, d, small.shape[:2])
     return small[y0:y1, x0:x1], account_id

@@ -170,3 +170,43 @@ def test_fixed_crop_sets_are_named_and_seeded():
     again = list(fixed_crop_samples(7, 3, "heldout", (0.5, 1.0)))
     assert first == again and [name for name, _, _ in first] == [
         "heldout_7_000000", "heldout_7_000001", "heldout_7_000002"]
+
+
+def test_corruptions_are_off_by_default_and_leave_older_streams_unchanged(catalog):
+    """corrupt_prob 0 draws nothing: the stream (and the held-out crops) of earlier
+    releases render to the same pixels; corrupt_prob 1 changes the hard crops."""
+    from synth.crops import CropConfig
+    for i in range(6):
+        plain = render_crop(np.random.default_rng((8, i)), catalog, 1.0)
+        off = render_crop(np.random.default_rng((8, i)), catalog, 1.0, CropConfig(corrupt_prob=0.0))
+        on = render_crop(np.random.default_rng((8, i)), catalog, 1.0, CropConfig(corrupt_prob=1.0))
+        assert np.array_equal(plain[0], off[0]) and plain[1] == off[1] == on[1]
+        assert on[0].dtype == np.uint8 and on[0].ndim == 3
+    changed = [not np.array_equal(render_crop(np.random.default_rng((8, i)), catalog, 1.0)[0],
+                                  render_crop(np.random.default_rng((8, i)), catalog, 1.0,
+                                              CropConfig(corrupt_prob=1.0))[0]) for i in range(6)]
+    assert all(changed)
+
+
+def test_a_rotated_crop_still_holds_the_whole_line():
+    """Geometric corruptions move the boxes the crop window is cut from: after a 6-degree
+    rotation the box grows to hold the line's tilted ends."""
+    from common.corruptions import apply
+    image = np.zeros((60, 300, 3), np.uint8)
+    image[25:35, 20:280] = 255
+    out, (box,) = apply(image, "rotation", 3, seed=0, boxes=[[20, 25, 280, 35]])
+    ys, xs = np.nonzero(out.max(axis=2) > 128)
+    assert box[1] <= ys.min() + 1 and box[3] >= ys.max() - 1     # the tilted ends inside
+    assert box[3] - box[1] > 10 + 20                              # 260 px * sin 6deg ~ 27
+
+
+def test_dataset_corrupts_real_crops_too_and_checks_the_probability(tmp_path):
+    real = make_lmdb(tmp_path / "real", 8)
+    plain = _dataset(synth_config(tmp_path, real=real))
+    noisy = _dataset(synth_config(tmp_path, real=real, corrupt_prob=1.0))
+    real_pairs = set(read_lmdb(real))
+    reals = [i for i in range(40) if plain.sample(i) in real_pairs]
+    assert reals and all(noisy.sample(i)[1] == plain.sample(i)[1] for i in reals)
+    assert all(noisy.sample(i) not in real_pairs for i in reals)
+    with pytest.raises(ValueError, match="corrupt_prob"):
+        _dataset(synth_config(tmp_path, corrupt_prob=1.5))

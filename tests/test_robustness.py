@@ -44,3 +44,11 @@ def test_the_table_has_a_clean_row_and_one_per_corruption_and_severity():
                         "frames": "f", "n": 3, "k": 3, "localiser": "l", "recogniser": "r",
                         "rows": rows})
     assert "| jpeg | 2 |" in text and "At severity 2:" in text
+
+
+def test_a_strength_between_severities_interpolates_and_discrete_ones_round():
+    from common.corruptions import value_at
+    assert value_at("gaussian noise", 2) == 0.06 and value_at("gaussian noise", 1.5) == pytest.approx(0.045)
+    assert value_at("darker, less contrast", 2.5) == pytest.approx((0.275, 0.4))
+    assert value_at("rain", 2.4) == "default" and value_at("motion blur", 2.6) == 7
+    assert value_at("jpeg", 9) == 10                       # clipped to severity 3
