@@ -291,7 +291,7 @@ bench-release: $(DEMO_DATA)/boxes.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/boxes.
 	  --set unseen_low=$(UNSEEN)/test:$(UNSEEN)/test_labels.txt \
 	  --set unseen_high=$(UNSEEN)/train:$(UNSEEN)/train_labels.txt \
 	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) --model $(RELEASE_ONNX) \
-	  --train-log $(REL_STAGE2)/train.log --out bench/release --threads 2 --peers bench/peers.json
+	  --train-log $(REL_STAGE3)/train.log --out bench/release --threads 2 --peers bench/peers.json
 	$(PY) tools/read_ids.py --frames $(BENCH_VIDEO)/test --labels $(BENCH_VIDEO)/test_labels.txt \
 	  --group-by video --out bench/release_consensus --threads 2
 

@@ -31,12 +31,19 @@ def read_boxes(recognizer, frames: Path, boxes_json: Path, split: str, truth: di
     the labelled frames of `split` in `boxes_json`."""
     boxes = json.loads(Path(boxes_json).read_text(encoding="utf-8"))[split]
     names = [name for name in sorted(truth) if name in boxes and (Path(frames) / name).is_file()]
+    return read_box_crops(recognizer, lambda name: read_image(Path(frames) / name, FRAME_LIMITS),
+                          names, boxes, truth, k, batch_size)
+
+
+def read_box_crops(recognizer, frame_of, names: list[str], boxes: dict, truth: dict[str, str],
+                   k: int = 3, batch_size: int = 64) -> dict:
+    """As `read_boxes`, on the frames `frame_of(name)` returns (decoded, or corrupted)."""
     exact = top = 0
     for first in range(0, len(names), batch_size):
         batch = names[first:first + batch_size]
         crops = []
         for name in batch:
-            frame = read_image(Path(frames) / name, FRAME_LIMITS)
+            frame = frame_of(name)
             x0, y0, x1, y1 = padded_box(boxes[name]["box"], frame.shape[1], frame.shape[0])
             crops.append(frame[y0:y1, x0:x1])
         for name, probs in zip(batch, recognizer.posteriors(crops, batch_size=batch_size)):
@@ -48,13 +55,15 @@ def read_boxes(recognizer, frames: Path, boxes_json: Path, split: str, truth: di
             f"truth_in_top{k}": round(top / n, 4)}
 
 
-def crop_tightness(readings, boxes_json: Path, split: str, truth: dict[str, str]) -> dict:
+def crop_tightness(readings, boxes_json: Path | dict, split: str, truth: dict[str, str]) -> dict:
     """How the localiser's crops sit on the generator's boxes (issue #17): the share of
     frames whose crop holds the whole ID (`hit`), the crop's width over the `抖音号:ID`
     line's (percentiles, and the share within 1.3x), and exact match of tight (<= 1.3x)
     and loose crops apart. On frames made elsewhere the demo's crops were >= 1.5x the
-    mark's width for a third of frames, and those read ~0.1 against 0.2-0.46."""
-    boxes = json.loads(Path(boxes_json).read_text(encoding="utf-8"))[split]
+    mark's width for a third of frames, and those read ~0.1 against 0.2-0.46.
+    `boxes_json`: the generator's boxes.json, or its already loaded `[split]` dict."""
+    boxes = boxes_json if isinstance(boxes_json, dict) else \
+        json.loads(Path(boxes_json).read_text(encoding="utf-8"))[split]
     rows = [(r, boxes[r.name]) for r in readings if r.name in boxes]
     if not rows:
         return {"n": 0}

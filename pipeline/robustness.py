@@ -25,6 +25,7 @@ from common.corruptions import transform as corruption_transform
 from common.hardware import describe_machine, machine
 from common.images import read_frame
 from pipeline.assemble import add_reader_arguments, build_reader
+from pipeline.box_reading import crop_tightness, read_box_crops
 from pipeline.read_ids import IdReader, batches
 from pipeline.reports import load_truth, score
 
@@ -47,13 +48,23 @@ def read_all(reader: IdReader, frames: list[np.ndarray], names: list[str]) -> li
 
 def robustness_table(reader: IdReader, frames: list[np.ndarray], names: list[str],
                      truth: dict[str, str], k: int = 3, seed: int = 0,
-                     corruptions: list[str] | None = None) -> list[dict]:
+                     corruptions: list[str] | None = None, boxes: dict | None = None) -> list[dict]:
     """One row per (corruption, severity) plus the clean row first: exact, top k, 1-NED
-    and the drop in exact match from clean."""
+    and the drop in exact match from clean. With the generator's `boxes` (name -> entry
+    of boxes.json) also which stage fails: the localiser's hit rate and the recogniser's
+    exact match on the padded ground-truth boxes of the corrupted frames (not for
+    rotation and perspective, which move the boxes)."""
     def row(name: str, severity: int, images: list[np.ndarray]) -> dict:
-        report = score(read_all(reader, images, names), truth, k)
-        return {"corruption": name, "severity": severity, "exact": report["exact_match"],
-                f"top{k}": report[f"truth_in_top{k}"], "one_minus_ned": 1 - report["norm_edit_distance"]}
+        readings = read_all(reader, images, names)
+        report = score(readings, truth, k)
+        out = {"corruption": name, "severity": severity, "exact": report["exact_match"],
+               f"top{k}": report[f"truth_in_top{k}"], "one_minus_ned": 1 - report["norm_edit_distance"]}
+        if boxes and not (name in CATALOGUE and CATALOGUE[name].geometric):
+            by_name = dict(zip(names, images))
+            out["loc_hit"] = crop_tightness(readings, boxes, "", truth).get("hit")
+            out["gt_exact"] = read_box_crops(reader.recognizer, by_name.__getitem__,
+                                             [n for n in names if n in boxes], boxes, truth, k)["exact_match"]
+        return out
 
     rows = [row("clean", 0, frames)]
     todo = [(name, s) for name in (corruptions or list(CORRUPTIONS)) for s in SEVERITIES]
@@ -73,11 +84,17 @@ def to_markdown(result: dict) -> str:
              f"`{result['localiser']}`, recogniser `{result['recogniser']}`", "",
              "Severity 1/2/3 are fixed parameters (pipeline/robustness.py). The target of "
              "issue #17: at severity 2, exact match drops by at most 10 points.", "",
-             f"| corruption | severity | exact | top {k} | 1 - NED | drop in exact |",
-             "|---|---|---|---|---|---|"]
+             "Which stage fails: `loc hit` is the share of frames whose crop holds the whole "
+             "ID, `GT boxes` the recogniser's exact match on the padded ground-truth boxes of "
+             "the same corrupted frames (the generator's boxes; '-' where a corruption moves "
+             "them).", "",
+             f"| corruption | severity | exact | top {k} | 1 - NED | drop in exact | loc hit | GT boxes exact |",
+             "|---|---|---|---|---|---|---|---|"]
+    cell = lambda v: "-" if v is None else f"{v:.3f}"
     for r in result["rows"]:
         lines.append(f"| {r['corruption']} | {r['severity'] or '-'} | {r['exact']:.3f} | "
-                     f"{r[f'top{k}']:.3f} | {r['one_minus_ned']:.3f} | {r['drop']:+.3f} |")
+                     f"{r[f'top{k}']:.3f} | {r['one_minus_ned']:.3f} | {r['drop']:+.3f} | "
+                     f"{cell(r.get('loc_hit'))} | {cell(r.get('gt_exact'))} |")
     middle = [r for r in result["rows"] if r["severity"] == 2]
     failing = [r["corruption"] for r in middle if r["drop"] > 0.10]
     lines += ["", f"At severity 2: {len(middle) - len(failing)} of {len(middle)} corruptions "
@@ -110,13 +127,16 @@ def bench_robust_main(argv: list[str] | None = None) -> dict:
         if len(names) == args.limit:
             break
     truth = {name: truth[name] for name in names}
+    boxes_json = Path(args.frames).parent / "boxes.json"   # the generator's frames only
+    boxes = (json.loads(boxes_json.read_text(encoding="utf-8")).get(Path(args.frames).name)
+             if boxes_json.is_file() else None)
     result = {"command": command_line("bench_robust.py", argv),
               "date": datetime.now().isoformat(timespec="seconds"), "machine": machine(),
               "frames": args.frames, "n": len(names), "k": args.k,
               "localiser": " ".join([args.loc_config, *args.loc_opt]),
               "recogniser": " ".join(args.model or ["released"]),
               "rows": robustness_table(reader, frames, names, truth, args.k, args.seed,
-                                       args.corruption)}
+                                       args.corruption, boxes)}
     out = Path(args.out)
     atomic_write_text(out.with_suffix(".json"), json.dumps(result, indent=1))
     atomic_write_text(out.with_suffix(".md"), to_markdown(result))

@@ -52,3 +52,22 @@ def test_a_strength_between_severities_interpolates_and_discrete_ones_round():
     assert value_at("darker, less contrast", 2.5) == pytest.approx((0.275, 0.4))
     assert value_at("rain", 2.4) == "default" and value_at("motion blur", 2.6) == 7
     assert value_at("jpeg", 9) == 10                       # clipped to severity 3
+
+
+def test_with_boxes_the_table_says_which_stage_fails():
+    """Localiser hit and ground-truth-box reading per photometric condition; none for
+    geometric ones, whose boxes the corruption moves."""
+    frames = [np.full((640, 360, 3), 40 * i, np.uint8) for i in range(3)]
+    names = [f"v{i}_0_.jpg" for i in range(3)]
+    ids = ["abc12345", "XYZq9876", "Q0Q0Q0Q0x"]
+    boxes = {n: {"box": [0, 600, 200, 630], "id_box": [60, 600, 200, 630]} for n in names}
+    reader = IdReader(Locator("direct", WorkParams(), Margins()), ScriptedRecognizer(ids), k=3)
+    rows = robustness_table(reader, frames, names, dict(zip(names, ids)),
+                            corruptions=["darker, less contrast", "rotation"], boxes=boxes)
+    clean = rows[0]
+    assert clean["gt_exact"] == 1.0 and 0.0 <= clean["loc_hit"] <= 1.0
+    assert all("gt_exact" in r for r in rows if r["corruption"] == "darker, less contrast")
+    assert not any("gt_exact" in r or "loc_hit" in r for r in rows if r["corruption"] == "rotation")
+    text = to_markdown({"command": "c", "date": "d", "machine": {}, "frames": "f", "n": 3, "k": 3,
+                        "localiser": "l", "recogniser": "r", "rows": rows})
+    assert "| rotation | 1 |" in text and text.count("| - |") >= 3
