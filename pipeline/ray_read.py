@@ -113,26 +113,22 @@ def _add(rows: dict, **values) -> None:
 _EMPTY = {"confidence": float("nan"), "posteriors": b"", "shape": [0, 0]}   # a skipped row
 
 
-class VideoConsensus:
-    """The second stage: one consensus reading per video from its frames' posteriors."""
+def video_consensus(group, charset: list[str], k: int):
+    """The second stage, one task per group of frames of a video: one consensus reading
+    from their posteriors. A function, not an actor pool: actors holding every core
+    starved the shuffle tasks of the group-by (measured: the job waited forever)."""
+    import pandas as pd
 
-    def __init__(self, model: list[str] | None, k: int):
-        from ppocr_ext.posteriors import load_recognizer
-        from ppocr_ext.released import released_model
-        self.charset, self.k = load_recognizer(model or released_model()).charset, k
-
-    def __call__(self, group):
-        from ppocr_ext.consensus import consensus
-        read = group[group["status"] == "read"]
-        observations = [np.frombuffer(p, np.float32).reshape(s)
-                        for p, s in zip(read["posteriors"], read["shape"])]
-        import pandas as pd
-        if not observations:
-            return pd.DataFrame(columns=["video", "text", "logprob", "frames", "alternatives"])
-        best = consensus(observations, self.charset, k=self.k)
-        return pd.DataFrame([{"video": group["video"].iloc[0], "text": best.text,
-                              "logprob": best.logprob, "frames": best.observations,
-                              "alternatives": "|".join(f"{t}:{p:.4f}" for t, p in best.alternatives)}])
+    from ppocr_ext.consensus import consensus
+    read = group[group["status"] == "read"]
+    observations = [np.frombuffer(p, np.float32).reshape(s)
+                    for p, s in zip(read["posteriors"], read["shape"])]
+    if not observations:
+        return pd.DataFrame(columns=["video", "text", "logprob", "frames", "alternatives"])
+    best = consensus(observations, charset, k=k)
+    return pd.DataFrame([{"video": group["video"].iloc[0], "text": best.text,
+                          "logprob": best.logprob, "frames": best.observations,
+                          "alternatives": "|".join(f"{t}:{p:.4f}" for t, p in best.alternatives)}])
 
 
 def read_with_ray(sources: list[str], out: Path, reader_options: dict, actors: int,
@@ -169,10 +165,12 @@ def read_with_ray(sources: list[str], out: Path, reader_options: dict, actors: i
     if group_by_video:
         frames = ray.data.read_parquet(str(readings_dir)).map_batches(
             lambda b: {**b, "video": [video_id(n) for n in b["name"]]}, batch_format="pandas")
+        from ppocr_ext.posteriors import load_recognizer
+        from ppocr_ext.released import released_model
+        charset = load_recognizer(reader_options.get("model") or released_model()).charset
         videos = frames.groupby("video", num_partitions=actors).map_groups(
-            VideoConsensus, fn_constructor_kwargs={
-                "model": reader_options.get("model"), "k": reader_options.get("k", 3)},
-            batch_format="pandas", concurrency=actors)
+            video_consensus, fn_kwargs={"charset": list(charset), "k": reader_options.get("k", 3)},
+            batch_format="pandas")
         videos.write_parquet(str(out / "videos.parquet"), ray_remote_args={"num_cpus": 0})
         summary["videos"] = padataset.dataset(str(out / "videos.parquet"),
                                               format="parquet").count_rows()
