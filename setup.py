@@ -12,7 +12,7 @@ setup(
     description="Weakly supervised localisation + SVTR/SAR recognition of account IDs "
                 "in low-resolution video frames",
     packages=find_packages(include=["common", "common.*", "synth", "synth.*", "localization",
-                                    "localization.*", "ppocr_ext", "ppocr_ext.*", "pipeline",
+                                    "localization.*", "ppocr_ext", "ppocr_ext.*", "copydetect", "copydetect.*", "pipeline",
                                     "pipeline.*"]),
     package_data={"common": ["dicts/*.txt"]},
     python_requires=">=3.10",

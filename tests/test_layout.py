@@ -6,6 +6,7 @@ script folder whose scripts all import from the project root.
     synth         common
     localization  common                       (never ppocr_ext)
     ppocr_ext     common, synth                (never localization; synth renders crops)
+    copydetect    common                       (frame copy detection, issue #21)
     pipeline      all of them: the only package that knows both stages
 
 Every import counts, at module level or inside a function.
@@ -21,7 +22,8 @@ ALLOWED = {
     "synth": {"common"},
     "localization": {"common"},
     "ppocr_ext": {"common", "synth"},
-    "pipeline": {"common", "synth", "localization", "ppocr_ext"},
+    "copydetect": {"common"},
+    "pipeline": {"common", "synth", "localization", "ppocr_ext", "copydetect"},
 }
 SYS_PATH_LINE = "sys.path[0] = str(Path(__file__).resolve().parents[1])"
 

@@ -1,0 +1,1 @@
+"""Frame copy detection (issue #21): which reference frame a repost was copied from."""
