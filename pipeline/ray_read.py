@@ -34,6 +34,7 @@ import numpy as np
 from common.cli import positive_int
 from common.images import FRAME_LIMITS, BadImage, decode_image, list_image_files
 from common.split import video_id
+from pipeline.read_ids import alternatives_text, reading_rows
 
 LOG = logging.getLogger(__name__)
 URI_SCHEMES = ("s3://", "gs://", "gcs://", "hdfs://", "abfs://", "az://", "http://", "https://")
@@ -94,14 +95,12 @@ class BatchReader:
                 _add(rows, name=Path(path).name, path=path, status="skipped", reason=str(err))
         posteriors = [] if self.keep_posteriors else None
         readings = self.reader.read(frames, names, posteriors=posteriors) if frames else []
-        for i, (reading, path) in enumerate(zip(readings, paths)):
+        for i, (row, path) in enumerate(zip(reading_rows(readings), paths)):
             probs = posteriors[i].astype(np.float32) if posteriors is not None else None
-            _add(rows, name=reading.name, path=path, status="read", text=reading.text,
-                 confidence=float(reading.confidence), box=" ".join(map(str, reading.box)),
-                 side=reading.side, alternatives="|".join(
-                     f"{t}:{p:.4f}" for t, p in reading.alternatives),
-                 posteriors=None if probs is None else probs.tobytes(),
-                 shape=None if probs is None else list(probs.shape))
+            _add(rows, **{**row, "path": path, "status": "read",
+                          "confidence": float(row["confidence"]),
+                          "posteriors": None if probs is None else probs.tobytes(),
+                          "shape": None if probs is None else list(probs.shape)})
         return rows
 
 
@@ -128,7 +127,7 @@ def video_consensus(group, charset: list[str], k: int):
     best = consensus(observations, charset, k=k)
     return pd.DataFrame([{"video": group["video"].iloc[0], "text": best.text,
                           "logprob": best.logprob, "frames": best.observations,
-                          "alternatives": "|".join(f"{t}:{p:.4f}" for t, p in best.alternatives)}])
+                          "alternatives": alternatives_text(best.alternatives)}])
 
 
 def read_with_ray(sources: list[str], out: Path, reader_options: dict, actors: int,

@@ -161,12 +161,17 @@ def batches(items: list, size: int) -> Iterator[list]:
         yield items[first:first + size]
 
 
+def alternatives_text(alternatives) -> str:
+    """k-best readings as one CSV/Parquet cell: 'text:prob|text:prob'."""
+    return "|".join(f"{t}:{p:.4f}" for t, p in alternatives)
+
+
 def reading_rows(readings: Sequence[FrameReading]) -> list[dict]:
-    """Flat rows for CSV/JSON: alternatives as 'text:prob|text:prob'."""
+    """Flat rows for CSV/JSON: box as 'x0 y0 x1 y1', alternatives as 'text:prob|...'."""
     rows = []
     for r in readings:
         row = asdict(r)
         row["box"] = " ".join(map(str, r.box))
-        row["alternatives"] = "|".join(f"{t}:{p:.4f}" for t, p in r.alternatives)
+        row["alternatives"] = alternatives_text(r.alternatives)
         rows.append(row)
     return rows
