@@ -58,3 +58,54 @@ def replaces_number_with_non_number(old, new) -> bool:
 def flatten_overrides(groups: Iterable[Iterable[str]] | None) -> list[str]:
     """Flatten argparse's `-o a=1 b=2 -o c=3` (nargs="*", action="append") into one list."""
     return [item for group in groups or [] for item in group]
+
+
+def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
+    """`["a.b=3", "c=[1, 2]"]` -> {"a.b": 3, "c": [1, 2]} with YAML-typed values."""
+    return dict(parse_override(pair) for pair in pairs or [])
+
+
+def apply_overrides(config: dict, overrides: dict[str, Any]) -> dict:
+    """Set each dotted key in place; every key along the path must already exist."""
+    for dotted, value in overrides.items():
+        node = config
+        parts = dotted.split(".")
+        for depth, part in enumerate(parts):
+            if not isinstance(node, dict) or part not in node:
+                known = sorted(node) if isinstance(node, dict) else []
+                raise ConfigError(f"unknown config key {'.'.join(parts[:depth + 1])!r} "
+                               f"(known here: {known})")
+            if depth == len(parts) - 1:
+                if replaces_number_with_non_number(node[part], value):
+                    raise ConfigError(f"override {dotted}={value!r}: {dotted} takes a number "
+                                     f"(it is {node[part]!r})")
+                node[part] = value
+            else:
+                node = node[part]
+    return config
+
+
+def check_keys(config: dict, reference: dict, path: Path, prefix: str = "") -> None:
+    """Every key of `reference` present in `config` and no other, recursively."""
+    unknown, missing = sorted(set(config) - set(reference)), sorted(set(reference) - set(config))
+    if unknown or missing:
+        parts = [f"unknown key {prefix}{unknown[0]}" if unknown else "",
+                 f"missing key {prefix}{missing[0]}" if missing else ""]
+        raise ConfigError(f"{path}: {'; '.join(p for p in parts if p)} (known here: "
+                         f"{', '.join(sorted(reference))})")
+    for key, value in reference.items():
+        if isinstance(value, dict) and isinstance(config[key], dict):
+            check_keys(config[key], value, path, f"{prefix}{key}.")
+
+
+def load_checked_config(path: str | Path, reference: Path, overrides: dict[str, Any] | None = None) -> dict:
+    """A YAML config with overrides applied, whose keys must be those of the shipped
+    `reference` config (which has them all): a misspelled key in a user's copy once
+    surfaced as a bare KeyError ('threshold') from deep inside a localiser's training."""
+    path = Path(path)
+    config = read_yaml(path)
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: expected a YAML mapping at the top level")
+    if path.resolve() != reference.resolve() and reference.is_file():
+        check_keys(config, read_yaml(reference), path)
+    return apply_overrides(config, overrides or {})

@@ -9,7 +9,6 @@ and the PCA also fit the low-resolution test domain.
 from __future__ import annotations
 
 import logging
-import math
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from tqdm import tqdm
 
 from common.atomic import atomic_path
 from common.images import read_frame
+from common.schedules import cosine_lr
 from common.torch_files import CheckpointError, read_checkpoint
 from localization.ddt import DDTProjection, DescriptorStats
 from localization.frame_records import FrameRecord, low_res_version
@@ -81,13 +81,6 @@ def sample_pairs(frames: np.ndarray, count: int, work: WorkParams, rng: np.rando
             first, second = sorted(rng.choice(np.arange(1, last), 2, replace=False))
         pairs.append(stitch_strips(frame, first, second, sh))
     return np.stack(pairs), labels
-
-
-def cosine_lr(optimizer, base_lr: float, step: int, steps: int, warmup: int) -> None:
-    lr = base_lr * (step + 1) / warmup if step < warmup else \
-        base_lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
-    for group in optimizer.param_groups:
-        group["lr"] = lr
 
 
 def fit_on_buckets(model: nn.Module, data: list[tuple], steps: int, batch_size: int,

@@ -17,7 +17,8 @@ import torch
 from localization import export
 from localization import locator_factory as pipeline
 from localization.bench import score, timed_locate
-from localization.config import apply_overrides, load_config, parse_overrides
+from common.config import ConfigError, apply_overrides, parse_overrides
+from localization.config import load_config
 from localization.ddt import DDTProjection, DescriptorStats, blob_box
 from common.images import read_frame
 from localization.frame_records import FrameRecord, list_frames, low_res_version
@@ -27,7 +28,6 @@ from localization.locator import Locator, Margins, WorkParams
 from localization.model import LineHead
 from localization.training import load_line_head
 from common import hardware
-from common.config import ConfigError
 from common.lmdb_io import read_lmdb
 from common.split import split_by_video, video_id
 from synth.frames import SynthConfig, generate

@@ -33,7 +33,8 @@ from common.atomic import atomic_write_text  # noqa: E402
 from common.command import command_line  # noqa: E402
 from common.hardware import describe_machine  # noqa: E402
 from localization.bench import MISS_KINDS, check_truths, score, timed_locate  # noqa: E402
-from localization.config import apply_overrides, argument_parser, config_from_args  # noqa: E402
+from common.config import apply_overrides  # noqa: E402
+from localization.config import argument_parser, config_from_args  # noqa: E402
 from localization.frame_records import list_frames  # noqa: E402
 from localization.locator_factory import build_locator, data_path  # noqa: E402
 

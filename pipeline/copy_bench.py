@@ -1,0 +1,186 @@
+"""`make bench-copy` (issue #21 item 5): the learned descriptor against ORB and the
+perceptual hash on the same queries of the generator's copy benchmark, per edit; the
+trace's source ID; queries/s and index build time and memory at 10k / 100k / 1M
+references (synthetic vectors beyond the benchmark's own frames).
+
+Queries/s count describing the (decoded) query frames and searching; decoding JPEGs is
+the same for every method and is left out. The 100k-reference row searches the
+benchmark's real query descriptors in an index of its reference descriptors padded with
+random unit vectors to 100k, so its speed is that of a real 100k index and its matches
+are still the benchmark's.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from common.atomic import atomic_write_text
+from common.command import command_line
+from common.hardware import describe_machine, machine
+from common.split import video_id
+from copydetect.breakdown import per_group, pr_curve_png
+from copydetect.index import CopyIndex, measure
+from copydetect.metrics import CopyScores, evaluate
+from copydetect.search import Describer, read_folder, search
+from pipeline.assemble import assemble_reader
+from pipeline.trace import reference_ids
+from synth.copies import read_csv
+
+
+def _row(scores: CopyScores) -> dict:
+    return {"uap": round(scores.uap, 4), "recall_at_p90": scores.recall_at_p90,
+            "threshold_at_p90": scores.threshold_at_p90, "recall_at_1": round(scores.recall_at_1, 4),
+            "recall_at_10": round(scores.recall_at_10, 4)}
+
+
+def run_method(name, describer, refs, queries, truth, query_rows, background=None, limit=None):
+    started = time.perf_counter()
+    index = describer.index(refs.images, refs.names)
+    build = time.perf_counter() - started
+    images, names = queries.images[:limit], queries.names[:limit]
+    started = time.perf_counter()
+    rows = search(describer, index, images, names, k=10, background=background)
+    seconds = time.perf_counter() - started
+    kept = set(names)
+    truth = [t for t in truth if t[0] in kept]
+    scores = evaluate(truth, rows)
+    groups = per_group(truth, rows, [q for q in query_rows if q["query_id"] in kept])
+    return scores, rows, {"method": name, **_row(scores), "queries": len(names),
+                          "queries_per_second": round(len(names) / seconds, 1),
+                          "index_seconds": round(build, 2),
+                          "per_edit": {g: {"uap": round(s.uap, 4), "recall_at_1": round(s.recall_at_1, 4)}
+                                       for g, s in groups.items()}}
+
+
+def video_level(rows, query_rows) -> CopyScores:
+    """uAP of the (query, video) answers: what a trace needs (another frame of the right
+    video is a right answer)."""
+    truth = [(q["query_id"], q["video"]) for q in query_rows if q["kind"] != "distractor"]
+    return evaluate(truth, [(q, video_id(r), s) for q, r, s in rows])
+
+
+def source_ids(rows, query_rows, sources: dict) -> dict:
+    """Of the queries whose best match is in the right video, how many get the right
+    account ID from the reference frames (and from the query frame itself)."""
+    by_query = {q["query_id"]: q for q in query_rows}
+    matched = [(by_query[q], video_id(r)) for q, r, _ in rows
+               if by_query[q]["kind"] != "distractor" and video_id(r) == by_query[q]["video"]]
+    right = sum(sources.get(video, {}).get("id") == q["account_id"] for q, video in matched)
+    return {"correctly_matched": len(matched), "source_id_right": right,
+            "share": round(right / max(len(matched), 1), 4)}
+
+
+def scale_rows(sizes, dim: int) -> list[dict]:
+    rows = []
+    for n in sizes:
+        for kind in ("flat", "ivf") if n >= 100_000 else ("flat",):
+            rows.append({"references": n, **measure(n, dim=dim, kind=kind, queries=1000)})
+    return rows
+
+
+def padded_speed(describer: Describer, refs, queries, n: int) -> dict:
+    """Queries/s (describe + search) against n references: the real ones plus random fillers."""
+    vectors = describer.vectors(refs.images)
+    rng = np.random.default_rng(0)
+    filler = rng.standard_normal((max(0, n - len(vectors)), vectors.shape[1])).astype(np.float32)
+    filler /= np.linalg.norm(filler, axis=1, keepdims=True)
+    index = CopyIndex.build(np.concatenate([vectors, filler]),
+                            refs.names + [f"filler{i}" for i in range(len(filler))], kind="flat")
+    started = time.perf_counter()
+    index.search(describer.vectors(queries.images), k=10)
+    seconds = time.perf_counter() - started
+    return {"references": len(index.ids), "queries": len(queries.names),
+            "queries_per_second": round(len(queries.names) / seconds, 1)}
+
+
+def _markdown(args, info, methods, video, trace, scale, speed) -> str:
+    lines = ["# Copy detection: which reference frame a repost came from", "",
+             f"Command: `{command_line()}`  ", f"Date: {datetime.now().isoformat(timespec='seconds')}  ",
+             f"Machine: {describe_machine(info)}  ",
+             f"Benchmark: `{args.bench}` (tools/synth_copies.py), descriptor `{args.model}`", "",
+             "## Frame level, the 2021 challenge's scores (top-1 prediction per query)", "",
+             "| method | queries | uAP | recall at P90 (threshold) | recall@1 | recall@10 | queries/s | index s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for m in methods:
+        p90 = "-" if m["recall_at_p90"] is None else f"{m['recall_at_p90']:.4f} ({m['threshold_at_p90']:.3f})"
+        lines.append(f"| {m['method']} | {m['queries']} | {m['uap']:.4f} | {p90} | {m['recall_at_1']:.4f} | "
+                     f"{m['recall_at_10']:.4f} | {m['queries_per_second']} | {m['index_seconds']} |")
+    groups = sorted({g for m in methods for g in m["per_edit"]})
+    lines += ["", "## Per edit: uAP / recall@1 (that edit's queries plus every distractor)", "",
+              "| edit | " + " | ".join(m["method"] for m in methods) + " |",
+              "|---|" + "---|" * len(methods)]
+    for g in groups:
+        cells = [f"{m['per_edit'][g]['uap']:.3f} / {m['per_edit'][g]['recall_at_1']:.3f}"
+                 if g in m["per_edit"] else "-" for m in methods]
+        lines.append(f"| {g} | " + " | ".join(cells) + " |")
+    lines += ["", "## Video level and the trace's source ID (learned descriptor)", "",
+              f"Video-level uAP (another frame of the right video counts): {video['uap']:.4f}, "
+              f"recall@1 {video['recall_at_1']:.4f}.  ",
+              f"Source ID (per-video consensus of the reference frames, released reader) right for "
+              f"{trace['source_id_right']} of {trace['correctly_matched']} correctly matched queries "
+              f"({trace['share']:.4f}).", "",
+              "## Scale (synthetic unit vectors, 128-d float32, 1,000 queries, k = 10)", "",
+              "| references | index | build s | memory MB | queries/s | recall@1 vs exact |",
+              "|---|---|---|---|---|---|"]
+    for r in scale:
+        recall = r.get("recall_at_1")
+        lines.append(f"| {r['references']:,} | {r['kind']} | {r['build_seconds']:.2f} | "
+                     f"{r['memory_bytes'] / 2**20:.1f} | {r['queries_per_second']:.0f} | "
+                     f"{'-' if recall is None else f'{recall:.3f}'} |")
+    lines += ["", f"End to end against {speed['references']:,} references (the benchmark's plus random "
+              f"fillers, exact index), describing and searching {speed['queries']} query frames: "
+              f"{speed['queries_per_second']} queries/s.", ""]
+    return "\n".join(lines)
+
+
+def bench_copy_main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--bench", default="data/copies", help="a tools/synth_copies.py folder")
+    p.add_argument("--model", default="output/copy/descriptor/descriptor.pt")
+    p.add_argument("--background", help="frames that match nothing (the descriptor's training "
+                   "frames), for the normalised-score row")
+    p.add_argument("--orb-limit", type=int, help="queries ORB reads (it is the slow one)")
+    p.add_argument("--scale", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    p.add_argument("--work", default="output/bench_copy")
+    p.add_argument("--out", default="bench/copy", help="writes OUT.md, OUT.json, OUT_pr.png")
+    args = p.parse_args(argv)
+    bench = Path(args.bench)
+    refs, queries = read_folder(bench / "references"), read_folder(bench / "queries")
+    truth = [(t["query_id"], t["reference_id"]) for t in read_csv(bench / "ground_truth.csv")]
+    query_rows = read_csv(bench / "queries.csv")
+
+    cnn = Describer("cnn", args.model)
+    background = None
+    if args.background:
+        frames = read_folder(args.background)
+        background = cnn.index(frames.images, frames.names)
+    methods, curves, cnn_rows = [], {}, None
+    plan = [("learned CNN", cnn, None, None), ("perceptual hash", Describer("phash"), None, None),
+            ("ORB + RANSAC", Describer("orb"), None, args.orb_limit)]
+    if background is not None:
+        plan.insert(1, ("learned CNN, normalised", cnn, background, None))
+    for name, describer, bg, limit in plan:
+        scores, rows, row = run_method(name, describer, refs, queries, truth, query_rows, bg, limit)
+        methods.append(row)
+        curves[name] = scores
+        cnn_rows = rows if cnn_rows is None else cnn_rows
+        print(f"{name}: uAP {row['uap']:.4f}, recall@1 {row['recall_at_1']:.4f}, {row['queries_per_second']} q/s")
+    video = _row(video_level(cnn_rows, query_rows))
+    reader = assemble_reader(batch_size=64)
+    sources = reference_ids(reader, bench / "references", Path(args.work) / "references")
+    trace = source_ids(cnn_rows, query_rows, sources)
+    speed = padded_speed(cnn, refs, queries, 100_000)
+    scale = scale_rows(args.scale, cnn.model.config["dim"])
+    info = machine()
+    out = Path(args.out)
+    pr_curve_png(out.with_name(out.name + "_pr.png"), curves, f"{args.bench}: {len(queries.names)} queries")
+    payload = {"command": command_line(), "machine": info, "methods": methods, "video_level": video,
+               "trace": trace, "scale": scale, "speed_100k": speed}
+    atomic_write_text(out.with_suffix(".json"), json.dumps(payload, indent=1) + "\n")
+    atomic_write_text(out.with_suffix(".md"), _markdown(args, info, methods, video, trace, scale, speed))
+    return payload
