@@ -360,4 +360,4 @@ $(DESCRIPTOR)/descriptor.pt: $(COPY_TRAIN)/boxes.json configs/copy/descriptor.ym
 
 bench-copy: $(DESCRIPTOR)/descriptor.pt $(COPIES)/ground_truth.csv
 	$(PY) tools/bench_copy.py --bench $(COPIES) --model $(DESCRIPTOR)/descriptor.pt \
-	  --background $(COPY_TRAIN)/train --orb-limit 400 --out bench/copy
+	  --background $(COPY_TRAIN)/train --orb-limit 200 --out bench/copy

@@ -25,6 +25,7 @@ and `OrbIndex.query` keeps the better of the two orientations.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -162,6 +163,21 @@ def inlier_score(inliers: int) -> float:
     return inliers / (inliers + SCORE_HALF)
 
 
+@contextmanager
+def _faiss_threads(threads: int | None):
+    """faiss' OpenMP thread count set to `threads` for the block, then restored (None:
+    left as it is)."""
+    if threads is None:
+        yield
+        return
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
 class OrbIndex:
     """All reference descriptors in one faiss `IndexBinaryFlat` (256 bits) with the owner
     (reference number) of each row, plus each reference's features for verification.
@@ -170,20 +186,26 @@ class OrbIndex:
     searched exhaustively against every reference descriptor, i.e. 2 x n_features x
     (n_features x references) Hamming distances, linear in the reference count; then
     `k_candidates` x 2 brute-force matches of n_features x n_features and RANSAC fits.
-    Measured (2 CPU cores shared with a training job, under nice -n 19; 360x640
-    procedural frames, n_features 500, 200 references = 100k descriptors; k_candidates 10):
-    about 6 queries/s, roughly half in the faiss search and half in verification (see the
-    report of the change for the command). A large reference set (the benchmark's 100k
-    frames = 50M descriptors) is out of reach of this exhaustive design; that is the
-    point of a global descriptor.
+    Measured on this project's 2-core CPU machine while a training job held both cores
+    (nice -n 19; 360x640 procedural frames, n_features 500, 200 references = 99k
+    descriptors, k_candidates 10, mirror on): ~3 queries/s (0.3 s each, about 70% of it
+    the two faiss searches of ~0.1 s, the rest ORB extraction, matching and RANSAC);
+    building the index ~180 references/s. A search this small runs one OpenMP thread by
+    default (`threads=1`): with faiss' default of 2 threads on the busy machine it was
+    3x slower (0.9 queries/s), the threads spinning against the other job; pass
+    threads=None to leave faiss' setting alone on an idle many-core machine. The time is
+    linear in the references: the benchmark's 100k frames (50M descriptors) would take
+    minutes per query, which is what a global descriptor avoids.
     """
 
-    def __init__(self, features: list[OrbFeatures], ids: Sequence[str], n_features: int = 500):
+    def __init__(self, features: list[OrbFeatures], ids: Sequence[str], n_features: int = 500,
+                 threads: int | None = 1):
         if len(features) != len(ids):
             raise ValueError(f"{len(features)} references but {len(ids)} ids")
         self.features = list(features)
         self.ids = [str(i) for i in ids]
         self.n_features = n_features
+        self.threads = threads
         self.index = faiss.IndexBinaryFlat(ORB_BYTES * 8)
         counts = [len(f) for f in self.features]
         self.owners = np.repeat(np.arange(len(self.features), dtype=np.int64), counts)
@@ -191,11 +213,13 @@ class OrbIndex:
             self.index.add(np.ascontiguousarray(np.concatenate([f.descriptors for f in self.features])))
 
     @classmethod
-    def build(cls, images_or_features: Sequence, ids: Sequence[str], n_features: int = 500) -> "OrbIndex":
-        """From reference images (BGR arrays) or their precomputed `OrbFeatures`."""
+    def build(cls, images_or_features: Sequence, ids: Sequence[str], n_features: int = 500,
+              threads: int | None = 1) -> "OrbIndex":
+        """From reference images (BGR arrays) or their precomputed `OrbFeatures`.
+        `threads`: faiss' OpenMP threads during a query's search (None: faiss' default)."""
         features = [item if isinstance(item, OrbFeatures) else orb_features(item, n_features)
                     for item in images_or_features]
-        return cls(features, ids, n_features)
+        return cls(features, ids, n_features, threads)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -208,7 +232,8 @@ class OrbIndex:
         if len(query) == 0 or self.index.ntotal == 0:
             return tally
         k = min(neighbours, self.index.ntotal)
-        distances, rows = self.index.search(query.descriptors, k)
+        with _faiss_threads(self.threads):
+            distances, rows = self.index.search(query.descriptors, k)
         for d, r in zip(distances, rows):
             owners = np.unique(self.owners[r[(r >= 0) & (d <= MAX_DISTANCE)]])
             tally[owners] += 1
@@ -256,7 +281,7 @@ class OrbIndex:
                      else np.zeros((0, ORB_BYTES), np.uint8))
 
     @classmethod
-    def load(cls, path) -> "OrbIndex":
+    def load(cls, path, threads: int | None = 1) -> "OrbIndex":
         """The index `save` wrote; FileNotFoundError / ValueError naming the file."""
         path = Path(path)
         if not path.is_file():
@@ -278,4 +303,4 @@ class OrbIndex:
                                 np.ascontiguousarray(parts["descriptors"][a:b], np.uint8),
                                 tuple(int(v) for v in shape))
                     for a, b, shape in zip(bounds[:-1], bounds[1:], parts["shapes"])]
-        return cls(features, [str(i) for i in parts["ids"]], int(parts["n_features"]))
+        return cls(features, [str(i) for i in parts["ids"]], int(parts["n_features"]), threads)

@@ -98,9 +98,9 @@ def padded_speed(describer: Describer, refs, queries, n: int) -> dict:
             "queries_per_second": round(len(queries.names) / seconds, 1)}
 
 
-def _markdown(args, info, methods, video, trace, scale, speed) -> str:
+def _markdown(command, args, info, methods, video, trace, scale, speed) -> str:
     lines = ["# Copy detection: which reference frame a repost came from", "",
-             f"Command: `{command_line()}`  ", f"Date: {datetime.now().isoformat(timespec='seconds')}  ",
+             f"Command: `{command}`  ", f"Date: {datetime.now().isoformat(timespec='seconds')}  ",
              f"Machine: {describe_machine(info)}  ",
              f"Benchmark: `{args.bench}` (tools/synth_copies.py), descriptor `{args.model}`", "",
              "## Frame level, the 2021 challenge's scores (top-1 prediction per query)", "",
@@ -164,6 +164,8 @@ def bench_copy_main(argv: list[str] | None = None) -> dict:
             ("ORB + RANSAC", Describer("orb"), None, args.orb_limit)]
     if background is not None:
         plan.insert(1, ("learned CNN, normalised", cnn, background, None))
+    if args.orb_limit:   # the learned descriptor on exactly ORB's queries too
+        plan.append((f"learned CNN, ORB's {args.orb_limit} queries", cnn, None, args.orb_limit))
     for name, describer, bg, limit in plan:
         scores, rows, row = run_method(name, describer, refs, queries, truth, query_rows, bg, limit)
         methods.append(row)
@@ -179,8 +181,9 @@ def bench_copy_main(argv: list[str] | None = None) -> dict:
     info = machine()
     out = Path(args.out)
     pr_curve_png(out.with_name(out.name + "_pr.png"), curves, f"{args.bench}: {len(queries.names)} queries")
-    payload = {"command": command_line(), "machine": info, "methods": methods, "video_level": video,
+    command = command_line("bench_copy.py", argv)
+    payload = {"command": command, "machine": info, "methods": methods, "video_level": video,
                "trace": trace, "scale": scale, "speed_100k": speed}
     atomic_write_text(out.with_suffix(".json"), json.dumps(payload, indent=1) + "\n")
-    atomic_write_text(out.with_suffix(".md"), _markdown(args, info, methods, video, trace, scale, speed))
+    atomic_write_text(out.with_suffix(".md"), _markdown(command, args, info, methods, video, trace, scale, speed))
     return payload

@@ -1,0 +1,84 @@
+"""tools/copy_detect.py (index, query, eval) and tools/trace.py on a tiny generated copy
+benchmark: the commands a user runs, their files, and the trace's answers."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from copydetect.descriptor import CopyDescriptor, save_descriptor
+from synth.copies import CopyBenchConfig, make_copy_benchmark, read_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args):
+    done = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    out = tmp_path_factory.mktemp("copies")
+    make_copy_benchmark(out, CopyBenchConfig(videos=5, distractor_videos=2, seed=3), progress=False)
+    return out
+
+
+@pytest.mark.parametrize("method", ["phash", "cnn"])
+def test_index_query_eval_round_trip(bench, tmp_path, method):
+    model = []
+    if method == "cnn":
+        torch.manual_seed(0)
+        save_descriptor(CopyDescriptor((8, 8, 16, 16), 16, 32), tmp_path / "d.pt")
+        model = ["--model", tmp_path / "d.pt"]
+    index = tmp_path / "refs.index"
+    run("tools/copy_detect.py", "index", "--references", bench / "references", "--out", index,
+        "--method", method, *model)
+    assert json.loads(Path(f"{index}.describer.json").read_text())["method"] == method
+    run("tools/copy_detect.py", "query", "--index", index, "--queries", bench / "queries",
+        "--out", tmp_path / "pred.csv")
+    with open(tmp_path / "pred.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    queries = read_csv(bench / "queries.csv")
+    assert len(rows) == len(queries) and {r["query_id"] for r in rows} == {q["query_id"] for q in queries}
+    run("tools/copy_detect.py", "eval", "--predictions", tmp_path / "pred.csv", "--ground-truth",
+        bench / "ground_truth.csv", "--queries-csv", bench / "queries.csv", "--out", tmp_path / "eval")
+    scores = json.loads((tmp_path / "eval" / "scores.json").read_text())
+    assert 0 <= scores["uap"] <= 1 and scores["ground_truth"] == len(read_csv(bench / "ground_truth.csv"))
+    assert (tmp_path / "eval" / "pr_curve.png").stat().st_size > 1000
+    assert set(scores["per_edit"]) <= {*read_edits(queries), "same video"}
+
+
+def read_edits(queries):
+    return {q["edit"] for q in queries if q["kind"] == "copy"}
+
+
+def test_query_without_the_describer_file_names_it(bench, tmp_path):
+    done = subprocess.run([sys.executable, "tools/copy_detect.py", "query", "--index", str(tmp_path / "none"),
+                           "--queries", str(bench / "queries"), "--out", str(tmp_path / "p.csv")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0 and "none.describer.json" in done.stderr
+
+
+def test_trace_names_the_source_video_and_its_id(bench, tmp_path):
+    index = tmp_path / "refs.index"
+    run("tools/copy_detect.py", "index", "--references", bench / "references", "--out", index, "--method", "orb")
+    run("tools/trace.py", "--index", index, "--references", bench / "references", "--queries",
+        bench / "queries", "--out", tmp_path / "trace")
+    traces = json.loads((tmp_path / "trace" / "traces.json").read_text())
+    sources = json.loads(Path(f"{index}.ids.json").read_text())
+    references = {r["reference_id"]: r for r in read_csv(bench / "references.csv")}
+    assert len(traces) == len(read_csv(bench / "queries.csv"))
+    assert set(sources) == {r["video"] for r in references.values()}
+    for row in traces:
+        if row["reference"]:
+            assert row["video"] == references[row["reference"]]["video"]
+            assert row["source_id"] == sources[row["video"]]["id"]
+            assert row["agrees"] == (row["query_id"] == row["source_id"])
+    truth = {t["query_id"]: t["reference_id"] for t in read_csv(bench / "ground_truth.csv")}
+    found = [r for r in traces if r["query"] in truth and r["reference"]]
+    assert found and sum(references[truth[r["query"]]]["video"] == r["video"] for r in found) >= len(found) // 2
