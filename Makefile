@@ -134,6 +134,15 @@ resume_if    = $$( [ -f $(1)/latest.pth ] && echo --resume )
 $(EVAL_CROPS)/data.mdb: | fonts $(VENV)/.installed
 	$(PY) tools/render_crops.py --out $(EVAL_CROPS) --split heldout --count 1000 --seed 7
 
+# A fine-tune stage: $(1) config, $(2) its output, $(3) the stage it starts from; on the
+# localiser's crops of the demo's frames, validated on their low-resolution crops.
+define finetune_stage
+	$(PY) tools/train.py -c $(1) -o Global.output_dir=$(2) \
+	  Global.pretrained_model=$(3)/best.pth Train.dataset.real_data_dir=$(DEMO_OUT)/loc/train \
+	  Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low $(call resume_if,$(2))
+	touch $(2)/.done
+endef
+
 train-release-stage1: $(REL_STAGE1)/.done
 $(REL_STAGE1)/.done: $(EVAL_CROPS)/data.mdb configs/rec/svtr_tiny_synth.yml
 	$(PY) tools/train.py -c configs/rec/svtr_tiny_synth.yml -o Global.output_dir=$(REL_STAGE1) \
@@ -142,24 +151,15 @@ $(REL_STAGE1)/.done: $(EVAL_CROPS)/data.mdb configs/rec/svtr_tiny_synth.yml
 
 train-release-stage2: $(REL_STAGE2)/.done
 $(REL_STAGE2)/.done: $(REL_STAGE1)/.done $(DEMO_OUT)/loc/summary.json configs/rec/svtr_tiny_synth_ft.yml
-	$(PY) tools/train.py -c configs/rec/svtr_tiny_synth_ft.yml -o Global.output_dir=$(REL_STAGE2) \
-	  Global.pretrained_model=$(REL_STAGE1)/best.pth Train.dataset.real_data_dir=$(DEMO_OUT)/loc/train \
-	  Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low $(call resume_if,$(REL_STAGE2))
-	touch $@
+	$(call finetune_stage,configs/rec/svtr_tiny_synth_ft.yml,$(REL_STAGE2),$(REL_STAGE1))
 
 train-release-stage3: $(REL_STAGE3)/.done
 $(REL_STAGE3)/.done: $(REL_STAGE2)/.done configs/rec/svtr_tiny_synth_robust.yml
-	$(PY) tools/train.py -c configs/rec/svtr_tiny_synth_robust.yml -o Global.output_dir=$(REL_STAGE3) \
-	  Global.pretrained_model=$(REL_STAGE2)/best.pth Train.dataset.real_data_dir=$(DEMO_OUT)/loc/train \
-	  Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low $(call resume_if,$(REL_STAGE3))
-	touch $@
+	$(call finetune_stage,configs/rec/svtr_tiny_synth_robust.yml,$(REL_STAGE3),$(REL_STAGE2))
 
 train-release-stage4: $(REL_STAGE4)/.done
 $(REL_STAGE4)/.done: $(REL_STAGE3)/.done configs/rec/svtr_tiny_synth_long.yml
-	$(PY) tools/train.py -c configs/rec/svtr_tiny_synth_long.yml -o Global.output_dir=$(REL_STAGE4) \
-	  Global.pretrained_model=$(REL_STAGE3)/best.pth Train.dataset.real_data_dir=$(DEMO_OUT)/loc/train \
-	  Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low $(call resume_if,$(REL_STAGE4))
-	touch $@
+	$(call finetune_stage,configs/rec/svtr_tiny_synth_long.yml,$(REL_STAGE4),$(REL_STAGE3))
 
 train-release: $(REL_STAGE4)/.done
 	$(PY) tools/release_model.py -c configs/rec/svtr_tiny_synth_long.yml \
