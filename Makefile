@@ -172,7 +172,7 @@ $(UNSEEN)/boxes.json: | fonts $(VENV)/.installed
 	  --seed 105 --workers 2 --overwrite
 
 # --- benchmarks: each writes bench/*.md + .json with the command that produced it -----
-bench: bench-loc bench-rec bench-aug bench-e2e bench-release bench-robust bench-wild
+bench: bench-loc bench-rec bench-aug bench-e2e bench-release bench-robust bench-wild bench-copy
 
 # Extra generated test sets: other seeds and videos than the demo's. bench_high: full
 # train resolution (--test-scale 1); bench_video: one constant ID per video, like real
