@@ -15,6 +15,7 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import cv2
 import numpy as np
@@ -158,6 +159,22 @@ def read_frame(path: Path, gray: bool = False) -> np.ndarray | None:
     except BadImage as err:
         log.warning("skipping frame %s: %s", path, err)
         return None
+
+
+def decode_frames(paths: Iterable[Path], skipped: list[dict]) -> tuple[list[np.ndarray], list[str]]:
+    """Decoded BGR frames and their names; an undecodable file is logged and appended to
+    `skipped` by name (with the reason) instead. `paths` may be a progress bar."""
+    frames, names = [], []
+    for path in paths:
+        try:
+            frame = read_image(path, FRAME_LIMITS)
+        except BadImage as err:
+            log.warning("%s: %s, skipped", path, err)
+            skipped.append({"name": path.name, "reason": str(err)})
+            continue
+        frames.append(frame)
+        names.append(path.name)
+    return frames, names
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from common.atomic import atomic_write_text
-from common.images import list_image_files, read_frame
+from common.images import decode_frames, list_image_files
 from copydetect.classic import OrbIndex, phash_codes
 from copydetect.descriptor import describe, load_descriptor
 from copydetect.index import CopyIndex, normalise_scores, predictions
@@ -38,14 +38,8 @@ class Frames:
 def read_folder(folder, progress: bool = True) -> Frames:
     """Every readable image of `folder` (sorted); the others as {"name", "reason"}."""
     paths, skipped = list_image_files(folder)
-    names, images = [], []
-    for path in tqdm(paths, desc=f"reading {Path(folder).name}", unit="frame", disable=not progress):
-        image = read_frame(path)
-        if image is None:
-            skipped.append({"name": path.name, "reason": "unreadable image"})
-            continue
-        names.append(path.name)
-        images.append(image)
+    images, names = decode_frames(tqdm(paths, desc=f"reading {Path(folder).name}", unit="frame",
+                                       disable=not progress), skipped)
     return Frames(names, images, skipped)
 
 

@@ -28,8 +28,9 @@ from common.atomic import atomic_path
 from common.config import ConfigError, load_checked_config
 from common.copy_edits import apply_chain, random_chain
 from common.hardware import training_bf16
-from common.images import list_image_files, read_frame
+from common.images import decode_frames, list_image_files
 from common.schedules import cosine_lr
+from common.split import video_id
 from common.torch_files import read_checkpoint
 from copydetect.descriptor import CopyDescriptor, preprocess, save_descriptor
 
@@ -51,13 +52,11 @@ class FrameBank:
         if max_frames and len(paths) > max_frames:
             paths = [paths[i] for i in sorted(rng.choice(len(paths), max_frames, replace=False))]
         self.frames, videos = [], []
-        for path in tqdm(paths, desc="loading frames", unit="frame"):
-            image = read_frame(path)
-            if image is None:
-                continue
-            w, h = size if image.shape[0] >= image.shape[1] else size[::-1]
-            self.frames.append(cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA))
-            videos.append(path.name.split("_")[0])
+        for start in tqdm(range(0, len(paths), 256), desc="loading frames", unit="256 frames"):
+            images, names = decode_frames(paths[start:start + 256], [])   # reduced as they come
+            self.frames += [cv2.resize(image, size if image.shape[0] >= image.shape[1] else size[::-1],
+                                       interpolation=cv2.INTER_AREA) for image in images]
+            videos += [video_id(name) for name in names]
         if len(self.frames) < 2:
             raise ConfigError(f"{folder}: needs at least 2 readable frames to train a descriptor")
         self.videos = {}

@@ -24,7 +24,7 @@ from common.command import command_line
 from common.hardware import describe_machine, machine
 from common.split import video_id
 from copydetect.breakdown import per_group, pr_curve_png
-from copydetect.index import CopyIndex, measure
+from copydetect.index import CopyIndex, measure, random_unit_vectors
 from copydetect.metrics import CopyScores, evaluate
 from copydetect.search import Describer, read_folder, search
 from pipeline.assemble import assemble_reader
@@ -66,7 +66,7 @@ def video_level(rows, query_rows) -> CopyScores:
 
 def source_ids(rows, query_rows, sources: dict) -> dict:
     """Of the queries whose best match is in the right video, how many get the right
-    account ID from the reference frames (and from the query frame itself)."""
+    account ID from the reference frames."""
     by_query = {q["query_id"]: q for q in query_rows}
     matched = [(by_query[q], video_id(r)) for q, r, _ in rows
                if by_query[q]["kind"] != "distractor" and video_id(r) == by_query[q]["video"]]
@@ -86,9 +86,7 @@ def scale_rows(sizes, dim: int) -> list[dict]:
 def padded_speed(describer: Describer, refs, queries, n: int) -> dict:
     """Queries/s (describe + search) against n references: the real ones plus random fillers."""
     vectors = describer.vectors(refs.images)
-    rng = np.random.default_rng(0)
-    filler = rng.standard_normal((max(0, n - len(vectors)), vectors.shape[1])).astype(np.float32)
-    filler /= np.linalg.norm(filler, axis=1, keepdims=True)
+    filler = random_unit_vectors(max(0, n - len(vectors)), vectors.shape[1], seed=0)
     index = CopyIndex.build(np.concatenate([vectors, filler]),
                             refs.names + [f"filler{i}" for i in range(len(filler))], kind="flat")
     started = time.perf_counter()

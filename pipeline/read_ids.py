@@ -18,7 +18,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from common.images import FRAME_LIMITS, BadImage, list_image_files, read_image, to_gray
+from common.images import decode_frames, list_image_files, to_gray
 from localization.geometry import crop_rows, integer_box
 from localization.locator import Locator
 from pipeline.multiscale import fuse_kbest, scaled_rows
@@ -132,22 +132,6 @@ class StageClock:
             now = time.perf_counter()
             self.timing[stage] = self.timing.get(stage, 0.0) + now - self.last
             self.last = now
-
-
-def decode_frames(paths: Sequence[Path], skipped: list[dict]) -> tuple[list[np.ndarray], list[str]]:
-    """Decoded BGR frames and their names; an undecodable file is logged and appended to
-    `skipped` by name instead."""
-    frames, names = [], []
-    for path in paths:
-        try:
-            frame = read_image(path, FRAME_LIMITS)
-        except BadImage as err:
-            LOG.warning("%s: %s, skipped", path, err)
-            skipped.append({"name": path.name, "reason": str(err)})
-            continue
-        frames.append(frame)
-        names.append(path.name)
-    return frames, names
 
 
 def _bounding(rows) -> tuple[float, float, float, float]:

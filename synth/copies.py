@@ -25,13 +25,14 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from common.atomic import atomic_path, atomic_write_text
 from common.copy_edits import EDITS, STRENGTHS, apply_chain, random_chain
 from common.images import read_image
+from common.split import video_id
+from synth.degrade import encode_jpeg
 from synth.frames import SynthConfig, generate
 
 # reference videos per size: ~6.5 frames each, so "large" holds >= 100k reference frames
@@ -59,10 +60,6 @@ class CopyBenchConfig:
     @property
     def distractors(self) -> int:
         return max(1, self.videos // 4) if self.distractor_videos is None else self.distractor_videos
-
-
-def _video_of(name: str) -> str:
-    return name.split("_")[0]
 
 
 def _frame_of(name: str) -> int:
@@ -95,11 +92,8 @@ def _write_csv(path: Path, header, rows):
 
 
 def _write_jpeg(path: Path, image, quality=90):
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError(f"could not encode {path}")
     with atomic_path(path) as tmp:
-        tmp.write_bytes(data.tobytes())
+        tmp.write_bytes(encode_jpeg(image, quality))
 
 
 def make_copy_benchmark(out_dir, config: CopyBenchConfig = CopyBenchConfig(), workers: int = 1,
@@ -123,7 +117,7 @@ def make_copy_benchmark(out_dir, config: CopyBenchConfig = CopyBenchConfig(), wo
     by_video: dict[str, list[str]] = {}
     train_labels = _labels(frames_dir / "train_labels.txt")
     for name in sorted(train_labels):
-        by_video.setdefault(_video_of(name), []).append(name)
+        by_video.setdefault(video_id(name), []).append(name)
     held_out = {}
     for video, names in by_video.items():
         if len(names) >= 3 and rng.random() < config.same_video_fraction:
@@ -149,7 +143,7 @@ def make_copy_benchmark(out_dir, config: CopyBenchConfig = CopyBenchConfig(), wo
         jobs.append(("same_video", frames_dir / "train" / name, nearest[0], video, train_labels[name],
                      boxes["train"][name]["box"], rng.random() < 0.5))
     for name, account_id in sorted(_labels(frames_dir / "test_labels.txt").items()):
-        jobs.append(("distractor", frames_dir / "test" / name, "", _video_of(name), account_id,
+        jobs.append(("distractor", frames_dir / "test" / name, "", video_id(name), account_id,
                      boxes["test"][name]["box"], rng.random() < config.edited_distractors))
     order = rng.permutation(len(jobs))   # query numbers say nothing of the kind
 

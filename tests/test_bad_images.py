@@ -7,11 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from common.images import (CROP_LIMITS, FRAME_LIMITS, BadImage, check_encoded, decode_image,
-                           read_image)
-from common.images import read_frame
+from common.images import (CROP_LIMITS, FRAME_LIMITS, BadImage, check_encoded, decode_frames, decode_image,
+                           read_frame, read_image)
 from localization.geometry import work_size
-from pipeline.read_ids import decode_frames
 from common.lmdb_io import image_problem
 
 

@@ -17,9 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from common.images import BadImage, read_frame, read_image, FRAME_LIMITS
+from common.images import FRAME_LIMITS, BadImage, decode_frames, read_frame, read_image
 from common.lmdb_io import image_problem
-from pipeline.read_ids import decode_frames
 from test_bad_images import png_header
 
 ROOT = Path(__file__).resolve().parents[1]
