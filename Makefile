@@ -32,7 +32,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
-.PHONY: train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 bench-release bench-robust bench-wild bench-encoders demo-train train-descriptor bench-copy
+.PHONY: train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 bench-release bench-robust bench-wild bench-encoders demo-train train-descriptor bench-copy
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
         bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers setup-scale bench-scale aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
@@ -125,6 +125,8 @@ REL_STAGE1   ?= output/rec/svtr_tiny_synth
 REL_STAGE2   ?= output/rec/svtr_tiny_synth_ft
 REL_STAGE3   ?= output/rec/svtr_tiny_synth_robust
 REL_STAGE4   ?= output/rec/svtr_tiny_synth_long
+REL_STAGE5   ?= output/rec/svtr_tiny_synth_more_frames
+comma        := ,
 EVAL_CROPS   ?= data/crops/heldout_eval
 RELEASE_ONNX ?= $(RELEASE)/model.onnx
 UNSEEN       ?= data/unseen
@@ -135,10 +137,12 @@ $(EVAL_CROPS)/data.mdb: | fonts $(VENV)/.installed
 	$(PY) tools/render_crops.py --out $(EVAL_CROPS) --split heldout --count 1000 --seed 7
 
 # A fine-tune stage: $(1) config, $(2) its output, $(3) the stage it starts from; on the
-# localiser's crops of the demo's frames, validated on their low-resolution crops.
+# localiser's crops ($(4), a YAML list of folders; default the demo's frames), validated on
+# the demo's low-resolution validation crops.
 define finetune_stage
 	$(PY) tools/train.py -c $(1) -o Global.output_dir=$(2) \
-	  Global.pretrained_model=$(3)/best.pth Train.dataset.real_data_dir=$(DEMO_OUT)/loc/train \
+	  Global.pretrained_model=$(3)/best.pth \
+	  "Train.dataset.real_data_dir=$(or $(4),[$(DEMO_OUT)/loc/train])" \
 	  Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low $(call resume_if,$(2))
 	touch $(2)/.done
 endef
@@ -160,6 +164,21 @@ $(REL_STAGE3)/.done: $(REL_STAGE2)/.done configs/rec/svtr_tiny_synth_robust.yml
 train-release-stage4: $(REL_STAGE4)/.done
 $(REL_STAGE4)/.done: $(REL_STAGE3)/.done configs/rec/svtr_tiny_synth_long.yml
 	$(call finetune_stage,configs/rec/svtr_tiny_synth_long.yml,$(REL_STAGE4),$(REL_STAGE3))
+
+# Stage 5's extra frames: 5,000 more generated videos (train frames only, seed 200), cut
+# by the demo's localiser (~5 min to generate, ~10 to cut on 2 cores)
+EXTRA_DATA ?= data/extra_train
+EXTRA_LOC  ?= output/extra_train/loc
+$(EXTRA_DATA)/boxes.json: | fonts $(VENV)/.installed
+	$(PY) tools/synth_frames.py --out $(EXTRA_DATA) --videos 5000 --test-videos 0 --seed 200 \
+	  --workers 2 --overwrite
+$(EXTRA_LOC)/summary.json: $(EXTRA_DATA)/boxes.json $(DEMO_OUT)/loc/summary.json
+	$(PY) tools/localize.py -c $(LOC_CONFIG) -o data.root=$(EXTRA_DATA) output.dir=$(EXTRA_LOC) \
+	  output.id_line=true model.checkpoint=$(DEMO_OUT)/loc/model/strip_ddt.pt output.val_fraction=0
+
+train-release-stage5: $(REL_STAGE5)/.done
+$(REL_STAGE5)/.done: $(REL_STAGE4)/.done $(EXTRA_LOC)/summary.json configs/rec/svtr_tiny_synth_more_frames.yml
+	$(call finetune_stage,configs/rec/svtr_tiny_synth_more_frames.yml,$(REL_STAGE5),$(REL_STAGE4),[$(DEMO_OUT)/loc/train$(comma) $(EXTRA_LOC)/train])
 
 train-release: $(REL_STAGE4)/.done
 	$(PY) tools/release_model.py -c configs/rec/svtr_tiny_synth_long.yml \

@@ -261,6 +261,23 @@ class OrbIndex:
         results = [(self.ids[j], inlier_score(n)) for j, n in ranked]
         return results if verify_top is None else results[:verify_top]
 
+    def inliers(self, image: np.ndarray, candidate_ids: Sequence[str], mirror: bool = True,
+                ratio: float = 0.8, min_matches: int = 8) -> list[int]:
+        """RANSAC inliers of `image` (and, with `mirror`, its horizontal flip: the better of
+        the two) against each named reference: the local verification of another
+        descriptor's candidates, without the vote over every reference descriptor."""
+        if not hasattr(self, "_position"):
+            self._position = {name: j for j, name in enumerate(self.ids)}
+        unknown = [name for name in candidate_ids if name not in self._position]
+        if unknown:
+            raise KeyError(f"{len(unknown)} candidate(s) not in this ORB index, e.g. {unknown[0]!r}: "
+                           "it must describe the same reference frames as the searched index")
+        views = [orb_features(image, self.n_features)]
+        if mirror:
+            views.append(orb_features(image, self.n_features, mirrored=True))
+        return [max(verify(view, self.features[self._position[name]], ratio, min_matches) for view in views)
+                for name in candidate_ids]
+
     def query_many(self, images: Sequence[np.ndarray], **options) -> list[list[tuple[str, float]]]:
         """`query` of each image, with the same options."""
         return [self.query(image, **options) for image in images]

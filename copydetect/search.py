@@ -14,13 +14,14 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from tqdm import tqdm
 
 from common.atomic import atomic_write_text
 from common.images import decode_frames, list_image_files
-from copydetect.classic import OrbIndex, phash_codes
+from copydetect.classic import OrbIndex, inlier_score, orb_features, phash_codes
 from copydetect.descriptor import describe, load_descriptor
 from copydetect.index import CopyIndex, normalise_scores, predictions
 
@@ -35,12 +36,30 @@ class Frames:
     skipped: list[dict]
 
 
-def read_folder(folder, progress: bool = True) -> Frames:
-    """Every readable image of `folder` (sorted); the others as {"name", "reason"}."""
+def frame_batches(folder, batch: int = 256, progress: bool = True) -> Iterator[Frames]:
+    """The readable images of `folder` (sorted) `batch` at a time, so that a folder of any
+    size is described in the memory of one batch (100k 360x640 frames decoded at once
+    would take ~65 GB); each batch's `skipped` lists the files it could not read (the
+    first batch also the folder's non-image files) as {"name", "reason"}."""
     paths, skipped = list_image_files(folder)
-    images, names = decode_frames(tqdm(paths, desc=f"reading {Path(folder).name}", unit="frame",
-                                       disable=not progress), skipped)
-    return Frames(names, images, skipped)
+    with tqdm(total=len(paths), desc=f"reading {Path(folder).name}", unit="frame",
+              disable=not progress) as bar:
+        for start in range(0, len(paths), batch):
+            part = paths[start:start + batch]
+            images, names = decode_frames(part, skipped)
+            bar.update(len(part))
+            yield Frames(names, images, skipped)
+            skipped = []
+
+
+def read_folder(folder, progress: bool = True) -> Frames:
+    """Every readable image of `folder` (sorted) in memory; the others as {"name", "reason"}."""
+    frames = Frames([], [], [])
+    for part in frame_batches(folder, progress=progress):
+        frames.names += part.names
+        frames.images += part.images
+        frames.skipped += part.skipped
+    return frames
 
 
 class Describer:
@@ -62,19 +81,53 @@ class Describer:
             chunks.append(describe(self.model, part, self.batch) if self.method == "cnn" else phash_codes(part))
         return np.concatenate(chunks)
 
+    def describe(self, images, progress: bool = False):
+        """What the index holds of `images`: float vectors (cnn), hash codes (phash), or
+        a list of OrbFeatures (orb)."""
+        if self.method == "orb":
+            return [orb_features(image) for image in images]
+        return self.vectors(images, progress)
+
+    def build(self, parts: list, ids, kind: str = "flat"):
+        """A searchable index of described batches (`describe`'s outputs, in the order of
+        `ids`)."""
+        if self.method == "orb":
+            return OrbIndex([features for part in parts for features in part], ids)
+        kind = "binary" if self.method == "phash" else kind
+        return CopyIndex.build(np.concatenate(parts), list(ids), kind=kind)
+
     def index(self, images, ids, kind: str = "flat", progress: bool = False):
         """A searchable index of `images` named by `ids`."""
-        if self.method == "orb":
-            return OrbIndex.build(images, ids)
-        kind = "binary" if self.method == "phash" else kind
-        return CopyIndex.build(self.vectors(images, progress), list(ids), kind=kind)
+        return self.build([self.describe(images, progress)], ids, kind)
+
+
+def verified_scores(verifier: OrbIndex, query_images, scores, neighbours, verify_top: int):
+    """Scores and neighbours re-ranked by local verification: each query's first
+    `verify_top` candidates are matched with ORB + RANSAC (copydetect.classic); a candidate
+    that verifies scores 1 + inlier_score(inliers), above every unverified one (whose
+    descriptor score, at most 1, is kept), so verified pairs rank first, the most inliers
+    first, across queries too (the uAP's single ranking)."""
+    scores = np.array(scores, np.float32)   # a copy; row i's first len(neighbours[i]) are real
+    new_neighbours = []
+    for image, row, names in zip(tqdm(query_images, desc="verifying", unit="query", leave=False),
+                                 scores, neighbours):
+        for j, inliers in enumerate(verifier.inliers(image, names[:verify_top])):
+            if inliers > 0:
+                row[j] = 1.0 + inlier_score(inliers)
+        order = np.argsort(-row[:len(names)], kind="stable")
+        row[:len(names)] = row[order]
+        new_neighbours.append([names[j] for j in order])
+    return scores, new_neighbours
 
 
 def search(describer: Describer, index, query_images, query_ids, k: int = 10,
-           background=None, beta: float = 1.0, top: int = 1) -> list[tuple[str, str, float]]:
+           background=None, beta: float = 1.0, top: int = 1, verifier: OrbIndex | None = None,
+           verify_top: int = 10) -> list[tuple[str, str, float]]:
     """(query, reference, score) predictions, the best `top` per query. `background`: an
     index of frames known not to match (e.g. the generator's training frames); with it
-    the scores of float descriptors are normalised as the 2021 challenge's winners did."""
+    the scores of float descriptors are normalised as the 2021 challenge's winners did.
+    `verifier`: an ORB index of the same reference frames; the first `verify_top` of
+    each query's `k` candidates are then verified locally (`verified_scores`)."""
     if describer.method == "orb":
         rows = []
         for query_id, found in zip(query_ids, index.query_many(query_images, k_candidates=k)):
@@ -85,6 +138,8 @@ def search(describer: Describer, index, query_images, query_ids, k: int = 10,
     if background is not None and describer.method == "cnn":
         background_scores, _ = background.search(vectors, k=10)
         scores = normalise_scores(scores, background_scores, beta=beta)
+    if verifier is not None:
+        scores, neighbours = verified_scores(verifier, query_images, scores, neighbours, verify_top)
     return predictions(list(query_ids), scores, neighbours, top=top)
 
 
@@ -102,15 +157,36 @@ def _describer_file(path) -> Path:
     return Path(f"{path}.describer.json")
 
 
-def save_search_index(path, frames: Frames, method: str, model_path=None, kind: str = "flat"):
-    """Describe and index `frames`, write the index and how it was described (the query
-    side must use the same method and model); return (describer, index)."""
+def verifier_file(path) -> Path:
+    """Where `save_search_index(..., verifier=True)` keeps the ORB keypoints of the frames."""
+    return Path(f"{path}.orb.npz")
+
+
+def save_search_index(path, folder, method: str, model_path=None, kind: str = "flat",
+                      verifier: bool = False, batch: int = 256):
+    """Describe and index the frames of `folder`, streamed `batch` frames at a time; write
+    the index and how it was described (the query side must use the same method and
+    model); with `verifier`, also the frames' ORB keypoints for local verification
+    (`load_verifier`); return (describer, index)."""
     describer = Describer(method, model_path)
-    index = describer.index(frames.images, frames.names, kind=kind, progress=True)
+    keypoints = Describer("orb") if verifier and method != "orb" else None
+    names, skipped, parts, keypoint_parts = [], [], [], []
+    for frames in frame_batches(folder, batch):
+        skipped += frames.skipped
+        if frames.names:
+            names += frames.names
+            parts.append(describer.describe(frames.images))
+            if keypoints:
+                keypoint_parts.append(keypoints.describe(frames.images))
+    if not names:
+        raise ValueError(f"{folder}: no readable frame to index ({len(skipped)} skipped)")
+    index = describer.build(parts, names, kind)
     index.save(path)
-    write_json(_describer_file(path), {"method": method, "kind": kind, "frames": len(frames.names),
+    if verifier:
+        (keypoints.build(keypoint_parts, names) if keypoints else index).save(verifier_file(path))
+    write_json(_describer_file(path), {"method": method, "kind": kind, "frames": len(names),
                                        "model": str(Path(model_path).resolve()) if model_path else None,
-                                       "skipped": frames.skipped})
+                                       "skipped": skipped})
     return describer, index
 
 
@@ -123,3 +199,13 @@ def load_search_index(path):
     describer = Describer(meta["method"], meta["model"])
     index = OrbIndex.load(path) if meta["method"] == "orb" else CopyIndex.load(path)
     return describer, index
+
+
+def load_verifier(path) -> OrbIndex:
+    """The ORB keypoints written beside the index at `path` (`save_search_index(...,
+    verifier=True)`); FileNotFoundError naming the file when the index has none."""
+    orb_path = verifier_file(path)
+    if not orb_path.is_file():
+        raise FileNotFoundError(f"{orb_path}: missing; rebuild the index with "
+                                "`tools/copy_detect.py index ... --verify` to verify candidates")
+    return OrbIndex.load(orb_path)

@@ -38,13 +38,28 @@ def _row(scores: CopyScores) -> dict:
             "recall_at_10": round(scores.recall_at_10, 4)}
 
 
-def run_method(name, describer, refs, queries, truth, query_rows, background=None, limit=None):
-    started = time.perf_counter()
-    index = describer.index(refs.images, refs.names)
-    build = time.perf_counter() - started
+class References:
+    """The reference frames' index per method, built once (with its build time) for every
+    row that searches it."""
+
+    def __init__(self, frames):
+        self.frames, self.built = frames, {}
+
+    def index(self, describer: Describer):
+        if describer.method not in self.built:
+            started = time.perf_counter()
+            index = describer.index(self.frames.images, self.frames.names)
+            self.built[describer.method] = (index, time.perf_counter() - started)
+        return self.built[describer.method]
+
+
+def run_method(name, describer, refs: References, queries, truth, query_rows, background=None,
+               limit=None, verifier=None):
+    index, build = refs.index(describer)
     images, names = queries.images[:limit], queries.names[:limit]
     started = time.perf_counter()
-    rows = search(describer, index, images, names, k=10, background=background)
+    rows = search(describer, index, images, names, k=10, background=background,
+                  verifier=verifier, verify_top=10)
     seconds = time.perf_counter() - started
     kept = set(names)
     truth = [t for t in truth if t[0] in kept]
@@ -148,7 +163,7 @@ def bench_copy_main(argv: list[str] | None = None) -> dict:
     p.add_argument("--out", default="bench/copy", help="writes OUT.md, OUT.json, OUT_pr.png")
     args = p.parse_args(argv)
     bench = Path(args.bench)
-    refs, queries = read_folder(bench / "references"), read_folder(bench / "queries")
+    refs, queries = References(read_folder(bench / "references")), read_folder(bench / "queries")
     truth = [(t["query_id"], t["reference_id"]) for t in read_csv(bench / "ground_truth.csv")]
     query_rows = read_csv(bench / "queries.csv")
 
@@ -158,14 +173,19 @@ def bench_copy_main(argv: list[str] | None = None) -> dict:
         frames = read_folder(args.background)
         background = cnn.index(frames.images, frames.names)
     methods, curves, cnn_rows = [], {}, None
-    plan = [("learned CNN", cnn, None, None), ("perceptual hash", Describer("phash"), None, None),
-            ("ORB + RANSAC", Describer("orb"), None, args.orb_limit)]
+    orb = Describer("orb")
+    verifier = refs.index(orb)[0]   # the ORB row's index verifies the CNN's candidates too
+    plan = [("learned CNN", cnn, None, None, None),
+            ("learned CNN + ORB verification of its top 10", cnn, None, None, verifier),
+            ("perceptual hash", Describer("phash"), None, None, None),
+            ("ORB + RANSAC", orb, None, args.orb_limit, None)]
     if background is not None:
-        plan.insert(1, ("learned CNN, normalised", cnn, background, None))
+        plan.insert(1, ("learned CNN, normalised", cnn, background, None, None))
     if args.orb_limit:   # the learned descriptor on exactly ORB's queries too
-        plan.append((f"learned CNN, ORB's {args.orb_limit} queries", cnn, None, args.orb_limit))
-    for name, describer, bg, limit in plan:
-        scores, rows, row = run_method(name, describer, refs, queries, truth, query_rows, bg, limit)
+        plan.append((f"learned CNN, ORB's {args.orb_limit} queries", cnn, None, args.orb_limit, None))
+    for name, describer, bg, limit, verify_with in plan:
+        scores, rows, row = run_method(name, describer, refs, queries, truth, query_rows, bg, limit,
+                                       verify_with)
         methods.append(row)
         curves[name] = scores
         cnn_rows = rows if cnn_rows is None else cnn_rows
@@ -174,7 +194,7 @@ def bench_copy_main(argv: list[str] | None = None) -> dict:
     reader = assemble_reader(batch_size=64)
     sources = reference_ids(reader, bench / "references", Path(args.work) / "references")
     trace = source_ids(cnn_rows, query_rows, sources)
-    speed = padded_speed(cnn, refs, queries, 100_000)
+    speed = padded_speed(cnn, refs.frames, queries, 100_000)
     scale = scale_rows(args.scale, cnn.model.config["dim"])
     info = machine()
     out = Path(args.out)

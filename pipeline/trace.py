@@ -17,7 +17,7 @@ from pathlib import Path
 
 from common.atomic import atomic_write_text
 from common.split import video_id
-from copydetect.search import Frames, load_search_index, search
+from copydetect.search import Frames, search
 from pipeline.read_ids import IdReader
 from ppocr_ext.consensus import consensus_by_video
 
@@ -55,10 +55,10 @@ def reference_ids(reader: IdReader, references_dir, index_path, progress: bool =
     return table
 
 
-def trace(queries: Frames, index_path, reader: IdReader, sources: dict, threshold: float | None = None,
+def trace(queries: Frames, searcher: tuple, reader: IdReader, sources: dict, threshold: float | None = None,
           k: int = 10) -> list[Trace]:
-    """One Trace per query frame, in order."""
-    describer, index = load_search_index(index_path)
+    """One Trace per query frame, in order; `searcher`: `load_search_index(INDEX)`."""
+    describer, index = searcher
     best = {q: (r, s) for q, r, s in search(describer, index, queries.images, queries.names, k=k, top=1)}
     reads = reader.read(queries.images, queries.names)
     rows = []

@@ -20,7 +20,8 @@ Config (`Train.dataset`):
     start_difficulty: 0.0
     font_split: train            # synth.fonts.SPLITS; `heldout` renders the unseen domain
     photos: null                 # a folder of background photos
-    real_data_dir: null          # LMDB folder(s) of real crops (a localiser's output) ...
+    real_data_dir: null          # a folder of LMDBs of real crops (a localiser's output),
+                                 # or a list of such folders (several localiser runs) ...
     real_ratio: 0.0              # ... drawn for this fraction of the samples
     corrupt_prob: 0.0            # crops under the robustness catalogue's corruptions
                                  # (synth.crops.corrupt_crop; rendered: x difficulty; real
@@ -87,12 +88,15 @@ class SynthCropDataSet(Dataset):
         self.catalog = font_catalog(self.split)
         self.real_ratio = float(dataset.get("real_ratio", 0.0))
         self.real = []
-        if dataset.get("real_data_dir"):
-            for folder in lmdbs_under(dataset["real_data_dir"]):
+        real_dirs = dataset.get("real_data_dir") or []
+        for root in [real_dirs] if isinstance(real_dirs, str) else real_dirs:
+            folders = lmdbs_under(root)
+            if not folders:
+                raise ValueError(f"{mode}.dataset.real_data_dir: no LMDB at or below {root!r}")
+            for folder in folders:
                 self.real += read_lmdb(folder)
-            if not self.real:
-                raise ValueError(f"{mode}.dataset.real_data_dir = {dataset['real_data_dir']!r} "
-                                 "holds no LMDB samples")
+        if real_dirs and not self.real:
+            raise ValueError(f"{mode}.dataset.real_data_dir = {real_dirs!r} holds no LMDB samples")
         if self.real_ratio > 0 and not self.real:
             raise ValueError(f"{mode}.dataset.real_ratio is {self.real_ratio} but no "
                              "real_data_dir is given")

@@ -185,7 +185,7 @@ def _single_threaded():
     cv2.setNumThreads(1)
 
 
-def _prepare_out_dir(out_dir: Path, overwrite: bool):
+def _prepare_out_dir(out_dir: Path, overwrite: bool, splits: tuple[str, ...]):
     existing = [n for n in OUTPUT_NAMES if (out_dir / n).exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{out_dir} already holds {', '.join(existing)}; pass "
@@ -193,7 +193,7 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool):
     for name in existing:
         target = out_dir / name
         shutil.rmtree(target) if target.is_dir() else target.unlink()
-    for split in ("train", "test"):
+    for split in splits:
         (out_dir / split).mkdir(parents=True)
 
 
@@ -224,9 +224,12 @@ def generate(out_dir, videos: int = 50, seed: int = 0, test_videos=0.2, workers:
     photo_source = (tuple(config.photos) + bundled, config.photo_prob) if config.photos else \
         (bundled, config.bundled_photo_prob)
     out_dir = Path(out_dir)
-    _prepare_out_dir(out_dir, overwrite)
-
     plans = plan_videos(videos, seed, test_videos, config)
+    # a split without videos gets no folder and no label file (an empty label file is an
+    # error for every reader of the folder)
+    splits = tuple(split for split in ("train", "test") if any(p.split == split for p in plans))
+    _prepare_out_dir(out_dir, overwrite, splits)
+
     jobs = [(plan, seed, config, fonts, photo_source, str(out_dir)) for plan in plans]
     started = time.perf_counter()
     records = []
@@ -246,7 +249,7 @@ def generate(out_dir, videos: int = 50, seed: int = 0, test_videos=0.2, workers:
     seconds = time.perf_counter() - started
 
     boxes = {"train": {}, "test": {}}
-    for split in ("train", "test"):
+    for split in splits:
         rows = [r for r in records if r["split"] == split]
         atomic_write_text(out_dir / f"{split}_labels.txt", "".join(f"{r['name']}\t{r['id']}\n" for r in rows))
         boxes[split] = {r["name"]: {"box": r["box"], "id_box": r["id_box"], "frame_size": r["frame_size"]}

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from copydetect.descriptor import CopyDescriptor, save_descriptor
+from copydetect.search import Describer
 from synth.copies import CopyBenchConfig, make_copy_benchmark, read_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +58,32 @@ def read_edits(queries):
     return {q["edit"] for q in queries if q["kind"] == "copy"}
 
 
+def test_verified_query_finds_more_exact_frames_and_needs_the_keypoints(bench, tmp_path):
+    """index --verify keeps ORB keypoints; query --verify-top re-ranks the candidates of an
+    untrained descriptor (random weights: its own ranking is poor) by local verification,
+    which finds at least as many of the true reference frames; without the keypoints file
+    the query names it."""
+    torch.manual_seed(0)
+    save_descriptor(CopyDescriptor((8, 8, 16, 16), 16, 32), tmp_path / "d.pt")
+    index = tmp_path / "refs.index"
+    run("tools/copy_detect.py", "index", "--references", bench / "references", "--out", index,
+        "--model", tmp_path / "d.pt", "--verify")
+    assert Path(f"{index}.orb.npz").is_file()
+    truth = {(t["query_id"], t["reference_id"]) for t in read_csv(bench / "ground_truth.csv")}
+    found = {}
+    for top in (0, 10):
+        run("tools/copy_detect.py", "query", "--index", index, "--queries", bench / "queries",
+            "--out", tmp_path / f"pred{top}.csv", "--verify-top", top)
+        with open(tmp_path / f"pred{top}.csv", newline="") as handle:
+            found[top] = sum((r["query_id"], r["reference_id"]) in truth for r in csv.DictReader(handle))
+    assert found[10] >= found[0] and found[10] >= len(truth) // 2
+    Path(f"{index}.orb.npz").unlink()
+    done = subprocess.run([sys.executable, "tools/copy_detect.py", "query", "--index", str(index),
+                           "--queries", str(bench / "queries"), "--out", str(tmp_path / "p.csv"),
+                           "--verify-top", "5"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0 and "refs.index.orb.npz" in done.stderr
+
+
 def test_query_without_the_describer_file_names_it(bench, tmp_path):
     done = subprocess.run([sys.executable, "tools/copy_detect.py", "query", "--index", str(tmp_path / "none"),
                            "--queries", str(bench / "queries"), "--out", str(tmp_path / "p.csv")],
@@ -82,3 +109,25 @@ def test_trace_names_the_source_video_and_its_id(bench, tmp_path):
     truth = {t["query_id"]: t["reference_id"] for t in read_csv(bench / "ground_truth.csv")}
     found = [r for r in traces if r["query"] in truth and r["reference"]]
     assert found and sum(references[truth[r["query"]]]["video"] == r["video"] for r in found) >= len(found) // 2
+
+
+def test_folders_are_described_in_batches_with_the_same_result(bench, tmp_path):
+    """frame_batches holds one batch in memory; an index built 3 frames at a time equals
+    one built in a single batch, and an unreadable file is reported once, by name."""
+    from copydetect.search import frame_batches, load_search_index, save_search_index
+
+    folder = tmp_path / "refs"
+    folder.mkdir()
+    for path in sorted((bench / "references").iterdir())[:7]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    batches = list(frame_batches(folder, batch=3, progress=False))
+    assert [len(b.names) for b in batches] == [2, 3, 2]   # 8 files; broken.jpg sorts first
+    assert [entry["name"] for b in batches for entry in b.skipped] == ["broken.jpg"]
+    save_search_index(tmp_path / "small.index", folder, "phash", batch=3)
+    save_search_index(tmp_path / "whole.index", folder, "phash", batch=100)
+    small, whole = load_search_index(tmp_path / "small.index")[1], load_search_index(tmp_path / "whole.index")[1]
+    assert small.ids == whole.ids and len(small.ids) == 7
+    query = next(frame_batches(folder, progress=False)).images[:2]
+    codes = Describer("phash").vectors(query)
+    assert small.search(codes, k=3)[1] == whole.search(codes, k=3)[1]

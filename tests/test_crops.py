@@ -121,6 +121,21 @@ def test_dataset_mixes_real_crops_at_the_ratio(tmp_path):
     assert 0.35 < share < 0.65
 
 
+def test_dataset_reads_real_crops_from_a_list_of_folders(tmp_path):
+    """Several localiser runs feed one mixture: every folder's crops are drawn; a folder
+    without an LMDB is named, not silently skipped."""
+    first, second = make_lmdb(tmp_path / "real_a", 4), make_lmdb(tmp_path / "real_b", 4, 100)
+    dataset = _dataset(synth_config(tmp_path, real_data_dir=[str(first), str(second)],
+                                    real_ratio=1.0))
+    drawn = {dataset.sample(i) for i in range(100)}
+    assert drawn & set(read_lmdb(first)) and drawn & set(read_lmdb(second))
+    assert drawn <= set(read_lmdb(first)) | set(read_lmdb(second))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="empty"):
+        _dataset(synth_config(tmp_path, real_data_dir=[str(first), str(tmp_path / "empty")],
+                              real_ratio=0.5))
+
+
 def test_dataset_refuses_unknown_keys_and_a_ratio_without_crops(tmp_path):
     with pytest.raises(ValueError, match="ramp_sample"):
         _dataset(synth_config(tmp_path, ramp_sample=5))

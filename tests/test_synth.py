@@ -102,6 +102,14 @@ def test_video_mode_keeps_one_id_per_video(tmp_path):
     assert len(per_video) == 3 and all(len(ids) == 1 for ids in per_video.values())
 
 
+def test_a_split_without_videos_gets_no_folder_nor_label_file(tmp_path):
+    """--test-videos 0 (extra training frames): an empty test_labels.txt would stop every
+    reader of the folder (tools/localize.py refuses a label file without rows)."""
+    generate(tmp_path, videos=2, seed=0, test_videos=0, config=SMALL, progress=False)
+    assert not (tmp_path / "test").exists() and not (tmp_path / "test_labels.txt").exists()
+    assert len((tmp_path / "train_labels.txt").read_text().splitlines()) == len(list((tmp_path / "train").iterdir()))
+
+
 def test_test_frames_are_1_over_1_7_of_train_frames(dataset):
     out, summary = dataset
     sizes = {split: {cv2.imread(str(p)).shape[1::-1] for p in (out / split).iterdir()}

@@ -2,16 +2,19 @@
 Image Similarity Challenge.
 
     python tools/copy_detect.py index --references DIR --out INDEX [--method cnn|phash|orb]
-        [--model output/copy/descriptor/descriptor.pt] [--kind flat|ivf|hnsw]
+        [--model output/copy/descriptor/descriptor.pt] [--kind flat|ivf|hnsw] [--verify]
     python tools/copy_detect.py query --index INDEX --queries DIR --out predictions.csv
-        [--background INDEX] [--k 10] [--top 1]
+        [--background INDEX] [--k 10] [--top 1] [--verify-top 10]
     python tools/copy_detect.py eval --predictions predictions.csv --ground-truth ground_truth.csv
         --out DIR [--queries-csv queries.csv]
 
 `index` writes INDEX (faiss) and INDEX.json (ids, kind) plus INDEX.describer.json (method,
 model); ORB's keypoints are kept in INDEX.npz. `--background`: an index of frames that
 match nothing (e.g. the generator's training frames), whose similarities normalise the
-CNN's scores. `eval` writes scores.json (uAP, recall at precision 0.9 with its threshold,
+CNN's scores. `--verify` also keeps the reference frames' ORB keypoints (INDEX.orb.npz), so
+that `query --verify-top N` checks each query's first N candidates with ORB + RANSAC and
+ranks the verified ones first (slower, and the frame-level answer is much more often the
+exact frame: bench/copy.md). `eval` writes scores.json (uAP, recall at precision 0.9 with its threshold,
 recall@1/@10, per edit with --queries-csv) and pr_curve.png. A benchmark with ground
 truth: tools/synth_copies.py.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import logging
 import sys
 from pathlib import Path
@@ -29,26 +33,29 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 from common.errors import run_tool  # noqa: E402
 from copydetect.breakdown import per_group, pr_curve_png  # noqa: E402
 from copydetect.metrics import evaluate  # noqa: E402
-from copydetect.search import (METHODS, load_search_index, read_folder, save_search_index, search,  # noqa: E402
-                               write_json, write_predictions)
+from copydetect.search import (METHODS, frame_batches, load_search_index, load_verifier,  # noqa: E402
+                               save_search_index, search, write_json, write_predictions)
 from synth.copies import read_csv  # noqa: E402
 
 
 def _index(args) -> None:
-    frames = read_folder(args.references)
-    describer, index = save_search_index(args.out, frames, args.method, args.model, args.kind)
-    print(f"indexed {len(frames.names)} reference frames ({describer.method}, "
-          f"{len(frames.skipped)} skipped) -> {args.out}")
+    describer, index = save_search_index(args.out, args.references, args.method, args.model, args.kind,
+                                         verifier=args.verify)
+    skipped = len(json.loads(Path(f"{args.out}.describer.json").read_text())["skipped"])
+    print(f"indexed {len(index)} reference frames ({describer.method}, {skipped} skipped) -> {args.out}")
 
 
 def _query(args) -> None:
     describer, index = load_search_index(args.index)
     background = load_search_index(args.background)[1] if args.background else None
-    frames = read_folder(args.queries)
-    rows = search(describer, index, frames.images, frames.names, k=args.k, background=background,
-                  top=args.top)
+    verifier = load_verifier(args.index) if args.verify_top else None
+    rows, queries = [], 0
+    for frames in frame_batches(args.queries):   # any number of queries, one batch in memory
+        rows += search(describer, index, frames.images, frames.names, k=args.k, background=background,
+                       top=args.top, verifier=verifier, verify_top=args.verify_top)
+        queries += len(frames.names)
     write_predictions(args.out, rows)
-    print(f"{len(rows)} predictions for {len(frames.names)} queries -> {args.out}")
+    print(f"{len(rows)} predictions for {queries} queries -> {args.out}")
 
 
 def _read_pairs(path, columns) -> list[tuple]:
@@ -87,6 +94,8 @@ def main() -> None:
     index.add_argument("--model", help="the cnn descriptor (tools/train_descriptor.py)")
     index.add_argument("--kind", choices=("flat", "ivf", "hnsw"), default="flat",
                        help="faiss index of the cnn descriptors: exact, or approximate for >= 1M")
+    index.add_argument("--verify", action="store_true",
+                       help="also keep ORB keypoints, for query --verify-top")
     query = commands.add_parser("query", help="search query frames in an index")
     query.add_argument("--index", required=True)
     query.add_argument("--queries", required=True, help="folder of query frames")
@@ -94,6 +103,9 @@ def main() -> None:
     query.add_argument("--background", help="index of non-matching frames, to normalise scores")
     query.add_argument("--k", type=int, default=10, help="neighbours searched per query")
     query.add_argument("--top", type=int, default=1, help="predictions kept per query")
+    query.add_argument("--verify-top", type=int, default=0,
+                       help="verify this many candidates per query with ORB + RANSAC (index built "
+                            "with --verify; 0: off)")
     score = commands.add_parser("eval", help="uAP, recall@P90, recall@1/10 and a PR curve")
     score.add_argument("--predictions", required=True)
     score.add_argument("--ground-truth", required=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from common.errors import run_tool  # noqa: E402
-from copydetect.search import read_folder  # noqa: E402
+from copydetect.search import frame_batches, load_search_index  # noqa: E402
 from pipeline.assemble import add_reader_arguments, build_reader  # noqa: E402
 from pipeline.trace import reference_ids, trace, write_traces  # noqa: E402
 
@@ -38,7 +38,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     reader = build_reader(args)
     sources = reference_ids(reader, args.references, args.index)
-    rows = trace(read_folder(args.queries), args.index, reader, sources, threshold=args.threshold)
+    searcher = load_search_index(args.index)
+    rows = []
+    for frames in frame_batches(args.queries):   # any number of queries, one batch in memory
+        rows += trace(frames, searcher, reader, sources, threshold=args.threshold)
     files = write_traces(rows, args.out)
     matched = sum(r.matched for r in rows)
     print(f"{matched} of {len(rows)} queries matched; {sum(r.agrees for r in rows)} carry the "
