@@ -204,6 +204,7 @@ class OrbIndex:
             raise ValueError(f"{len(features)} references but {len(ids)} ids")
         self.features = list(features)
         self.ids = [str(i) for i in ids]
+        self.position = {name: j for j, name in enumerate(self.ids)}
         self.n_features = n_features
         self.threads = threads
         self.index = faiss.IndexBinaryFlat(ORB_BYTES * 8)
@@ -246,11 +247,8 @@ class OrbIndex:
         the `k_candidates` most-voted references that verify (inliers > 0), each scored by
         the better of the query and (`mirror`) its horizontal flip. `verify_top`: keep at
         most that many results (None: all that verified). A featureless query gives []."""
-        views = [orb_features(image, self.n_features)]
-        if mirror:
-            views.append(orb_features(image, self.n_features, mirrored=True))
         best: dict[int, int] = {}
-        for view in views:
+        for view in self._views(image, mirror):
             tally = self.votes(view, neighbours)
             candidates = [int(j) for j in np.argsort(-tally, kind="stable")[:k_candidates] if tally[j] > 0]
             for j in candidates:
@@ -266,17 +264,20 @@ class OrbIndex:
         """RANSAC inliers of `image` (and, with `mirror`, its horizontal flip: the better of
         the two) against each named reference: the local verification of another
         descriptor's candidates, without the vote over every reference descriptor."""
-        if not hasattr(self, "_position"):
-            self._position = {name: j for j, name in enumerate(self.ids)}
-        unknown = [name for name in candidate_ids if name not in self._position]
+        unknown = [name for name in candidate_ids if name not in self.position]
         if unknown:
             raise KeyError(f"{len(unknown)} candidate(s) not in this ORB index, e.g. {unknown[0]!r}: "
                            "it must describe the same reference frames as the searched index")
+        views = self._views(image, mirror)
+        return [max(verify(view, self.features[self.position[name]], ratio, min_matches) for view in views)
+                for name in candidate_ids]
+
+    def _views(self, image: np.ndarray, mirror: bool) -> list[OrbFeatures]:
+        """The query's features, and with `mirror` those of its horizontal flip too."""
         views = [orb_features(image, self.n_features)]
         if mirror:
             views.append(orb_features(image, self.n_features, mirrored=True))
-        return [max(verify(view, self.features[self._position[name]], ratio, min_matches) for view in views)
-                for name in candidate_ids]
+        return views
 
     def query_many(self, images: Sequence[np.ndarray], **options) -> list[list[tuple[str, float]]]:
         """`query` of each image, with the same options."""

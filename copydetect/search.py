@@ -167,7 +167,7 @@ def save_search_index(path, folder, method: str, model_path=None, kind: str = "f
     """Describe and index the frames of `folder`, streamed `batch` frames at a time; write
     the index and how it was described (the query side must use the same method and
     model); with `verifier`, also the frames' ORB keypoints for local verification
-    (`load_verifier`); return (describer, index)."""
+    (`load_verifier`); return (describer, index, the files skipped as {"name", "reason"})."""
     describer = Describer(method, model_path)
     keypoints = Describer("orb") if verifier and method != "orb" else None
     names, skipped, parts, keypoint_parts = [], [], [], []
@@ -187,7 +187,7 @@ def save_search_index(path, folder, method: str, model_path=None, kind: str = "f
     write_json(_describer_file(path), {"method": method, "kind": kind, "frames": len(names),
                                        "model": str(Path(model_path).resolve()) if model_path else None,
                                        "skipped": skipped})
-    return describer, index
+    return describer, index, skipped
 
 
 def load_search_index(path):

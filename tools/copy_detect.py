@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
 import sys
 from pathlib import Path
@@ -39,10 +38,9 @@ from synth.copies import read_csv  # noqa: E402
 
 
 def _index(args) -> None:
-    describer, index = save_search_index(args.out, args.references, args.method, args.model, args.kind,
-                                         verifier=args.verify)
-    skipped = len(json.loads(Path(f"{args.out}.describer.json").read_text())["skipped"])
-    print(f"indexed {len(index)} reference frames ({describer.method}, {skipped} skipped) -> {args.out}")
+    describer, index, skipped = save_search_index(args.out, args.references, args.method, args.model,
+                                                  args.kind, verifier=args.verify)
+    print(f"indexed {len(index)} reference frames ({describer.method}, {len(skipped)} skipped) -> {args.out}")
 
 
 def _query(args) -> None:
