@@ -32,7 +32,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
-.PHONY: train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 bench-release bench-robust bench-wild bench-encoders demo-train train-descriptor bench-copy
+.PHONY: train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 train-release-stage6 bench-release bench-robust bench-wild bench-encoders demo-train train-descriptor bench-copy
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
         bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers setup-scale bench-scale aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
@@ -128,6 +128,7 @@ REL_STAGE2   ?= output/rec/svtr_tiny_synth_ft
 REL_STAGE3   ?= output/rec/svtr_tiny_synth_robust
 REL_STAGE4   ?= output/rec/svtr_tiny_synth_long
 REL_STAGE5   ?= output/rec/svtr_tiny_synth_more_frames
+REL_STAGE6   ?= output/rec/svtr_tiny_synth_10k_videos
 comma        := ,
 EVAL_CROPS   ?= data/crops/heldout_eval
 RELEASE_ONNX ?= $(RELEASE)/model.onnx
@@ -167,24 +168,35 @@ train-release-stage4: $(REL_STAGE4)/.done
 $(REL_STAGE4)/.done: $(REL_STAGE3)/.done configs/rec/svtr_tiny_synth_long.yml
 	$(call finetune_stage,configs/rec/svtr_tiny_synth_long.yml,$(REL_STAGE4),$(REL_STAGE3))
 
-# Stage 5's extra frames: 5,000 more generated videos (train frames only, seed 200), cut
-# by the demo's localiser (~5 min to generate, ~10 to cut on 2 cores)
-EXTRA_DATA ?= data/extra_train
-EXTRA_LOC  ?= output/extra_train/loc
-$(EXTRA_DATA)/boxes.json: | fonts $(VENV)/.installed
-	$(PY) tools/synth_frames.py --out $(EXTRA_DATA) --videos 5000 --test-videos 0 --seed 200 \
+# The extra frames of stages 5 and 6: 5,000 more generated videos each (train frames only,
+# seeds 200 and 201), cut by the demo's localiser (~5 min to generate, ~10 to cut on 2 cores)
+EXTRA_DATA  ?= data/extra_train
+EXTRA_LOC   ?= output/extra_train/loc
+EXTRA2_DATA ?= data/extra_train2
+EXTRA2_LOC  ?= output/extra_train2/loc
+# $(1) frames folder, $(2) localiser output, $(3) generator seed
+define extra_frames
+$(1)/boxes.json: | fonts $(VENV)/.installed
+	$(PY) tools/synth_frames.py --out $(1) --videos 5000 --test-videos 0 --seed $(3) \
 	  --workers 2 --overwrite
-$(EXTRA_LOC)/summary.json: $(EXTRA_DATA)/boxes.json $(DEMO_OUT)/loc/summary.json
-	$(PY) tools/localize.py -c $(LOC_CONFIG) -o data.root=$(EXTRA_DATA) output.dir=$(EXTRA_LOC) \
+$(2)/summary.json: $(1)/boxes.json $(DEMO_OUT)/loc/summary.json
+	$(PY) tools/localize.py -c $(LOC_CONFIG) -o data.root=$(1) output.dir=$(2) \
 	  output.id_line=true model.checkpoint=$(DEMO_OUT)/loc/model/strip_ddt.pt output.val_fraction=0
+endef
+$(eval $(call extra_frames,$(EXTRA_DATA),$(EXTRA_LOC),200))
+$(eval $(call extra_frames,$(EXTRA2_DATA),$(EXTRA2_LOC),201))
 
 train-release-stage5: $(REL_STAGE5)/.done
 $(REL_STAGE5)/.done: $(REL_STAGE4)/.done $(EXTRA_LOC)/summary.json configs/rec/svtr_tiny_synth_more_frames.yml
 	$(call finetune_stage,configs/rec/svtr_tiny_synth_more_frames.yml,$(REL_STAGE5),$(REL_STAGE4),[$(DEMO_OUT)/loc/train$(comma) $(EXTRA_LOC)/train])
 
-train-release: $(REL_STAGE5)/.done
-	$(PY) tools/release_model.py -c configs/rec/svtr_tiny_synth_more_frames.yml \
-	  --weights $(REL_STAGE5)/best.pth --out $(RELEASE) --check-crops $(DEMO_OUT)/loc/val/low
+train-release-stage6: $(REL_STAGE6)/.done
+$(REL_STAGE6)/.done: $(REL_STAGE5)/.done $(EXTRA_LOC)/summary.json $(EXTRA2_LOC)/summary.json configs/rec/svtr_tiny_synth_10k_videos.yml
+	$(call finetune_stage,configs/rec/svtr_tiny_synth_10k_videos.yml,$(REL_STAGE6),$(REL_STAGE5),[$(DEMO_OUT)/loc/train$(comma) $(EXTRA_LOC)/train$(comma) $(EXTRA2_LOC)/train])
+
+train-release: $(REL_STAGE6)/.done
+	$(PY) tools/release_model.py -c configs/rec/svtr_tiny_synth_10k_videos.yml \
+	  --weights $(REL_STAGE6)/best.pth --out $(RELEASE) --check-crops $(DEMO_OUT)/loc/val/low
 
 # The unseen-domain frames: only the font families and scene bases the recogniser never
 # trains on (synth_frames --domain heldout); train/ at full resolution, test/ at 1/1.7.
@@ -321,7 +333,7 @@ bench-release: $(DEMO_DATA)/boxes.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/boxes.
 	  --set unseen_low=$(UNSEEN)/test:$(UNSEEN)/test_labels.txt \
 	  --set unseen_high=$(UNSEEN)/train:$(UNSEEN)/train_labels.txt \
 	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) --model $(RELEASE_ONNX) \
-	  --train-log $(REL_STAGE5)/train.log --out bench/release --threads 2 --peers bench/peers.json
+	  --train-log $(REL_STAGE6)/train.log --out bench/release --threads 2 --peers bench/peers.json
 	$(PY) tools/read_ids.py --frames $(BENCH_VIDEO)/test --labels $(BENCH_VIDEO)/test_labels.txt \
 	  --group-by video --out bench/release_consensus --threads 2
 

@@ -8,7 +8,7 @@ import torch
 from common.config import ConfigError
 from common.torch_files import CheckpointError
 from copydetect.descriptor import CopyDescriptor, describe, load_descriptor, save_descriptor
-from copydetect.training import (REFERENCE, FrameBank, contrastive_loss, load_config, make_batch,
+from copydetect.training import (REFERENCE, FrameBank, batch_frames, contrastive_loss, load_config, make_batch,
                                  train_descriptor)
 
 
@@ -75,6 +75,30 @@ def test_batches_depend_on_seed_and_step_only(tmp_path):
     a, b = make_batch(bank, 5, config), make_batch(bank, 5, config)
     assert a.shape == (8, 3, 32, 32) and torch.equal(a, b)
     assert not torch.equal(a, make_batch(bank, 6, config))
+
+
+def test_sibling_negatives_put_two_frames_of_one_video_in_the_batch(tmp_path):
+    config = _config(tmp_path, _frame_folder(tmp_path), 4)
+    bank = FrameBank(config["data"]["frames"], 0, (45, 80), 0)
+    config["data"]["same_video_prob"] = 1.0
+    for share, sibling_videos in ((0.0, 0), (0.5, 1), (1.0, 2)):
+        config["data"]["sibling_negatives"] = share
+        for step in range(5):
+            pairs = batch_frames(bank, np.random.default_rng(step), config)
+            assert len(pairs) == 4
+            videos = [video_of(bank, a) for a, _ in pairs]
+            shared = [v for v in set(videos) if videos.count(v) == 2]
+            assert len(shared) == sibling_videos and len(set(videos)) == 4 - sibling_videos
+            for anchor, partner in pairs:     # a sibling is never its own video's positive
+                if video_of(bank, anchor) in shared:
+                    assert partner == anchor
+                else:                         # the others: a frame of their video
+                    assert video_of(bank, partner) == video_of(bank, anchor)
+    assert make_batch(bank, 0, config).shape == (8, 3, 32, 32)
+
+
+def video_of(bank, index):
+    return next(v for v, members in bank.videos.items() if index in members)
 
 
 def test_a_resumed_run_ends_with_the_uninterrupted_weights(tmp_path):
