@@ -48,6 +48,8 @@ def _work_set(config: dict, cache: dict) -> WorkSet:
     if "work_set" not in cache:
         train = config["train"]
         records = list_frames(data_path(config, "train_dir"), data_path(config, "train_labels"))
+        for folder in config["data"]["fit_extra"]:   # other looks to fit on (frames of the wild)
+            records += list_frames(folder)
         cache["work_set"] = load_work_set(records, work_params(config), train["low_res_factor"],
                                           tuple(train["low_res_jpeg"]), train["max_frames"],
                                           train["seed"])

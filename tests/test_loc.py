@@ -186,6 +186,23 @@ def test_checkpoint_is_reused_not_refit(tiny_config, monkeypatch):
     assert first.locate([frame])[0].rows == again.locate([frame])[0].rows
 
 
+def test_extra_fit_folders_join_the_fitting_frames_only(tiny_config, tmp_path):
+    config, _ = tiny_config
+    root = Path(config["data"]["root"])
+    wild = tmp_path / "wild"
+    wild.mkdir()
+    for path in sorted((root / "test").iterdir())[:3]:   # frames without a label file
+        (wild / path.name).write_bytes(path.read_bytes())
+    extra = copy.deepcopy(config)
+    extra["train"]["max_frames"] = 0
+    base = len(pipeline._work_set(extra, {}))
+    extra["data"]["fit_extra"] = [str(wild)]
+    assert len(pipeline._work_set(extra, {})) == base + 3
+    extra["data"]["fit_extra"] = [str(tmp_path / "missing")]
+    with pytest.raises(FileNotFoundError, match="missing"):
+        pipeline._work_set(extra, {})
+
+
 def test_training_bf16_is_resolved_for_the_hardware(tiny_config, tmp_path, monkeypatch):
     config, _ = tiny_config
     config = apply_overrides(copy.deepcopy(config), {"train.bf16": True, "train.force": True,
