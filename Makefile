@@ -119,7 +119,8 @@ clean-demo:
 # with the robustness catalogue's corruptions on half the crops; stage 4 gives stage 3 a second
 # cosine cycle on the same mixture (+2.3 points of validation); stage 5 fine-tunes stage 4 on
 # the crops of 5,000 more generated videos beside the demo's (3/4 of the samples real);
-# then the release files.
+# stage 6 continues stage 5 with 5,000 videos more (+1.5 points of validation); then the
+# release files.
 # Every stage resumes from its latest.pth; `.done` marks a finished stage (best.pth
 # appears at the first evaluation, long before a run ends).
 RELEASE      ?= models/svtr_tiny_synth
@@ -351,6 +352,14 @@ bench-robust: $(DEMO_DATA)/boxes.json
 $(WILD)/boxes.json: | fonts $(VENV)/.installed
 	$(PY) tools/synth_frames.py --out $(WILD) --domain wild_heldout --videos 60 --test-videos 60 \
 	  --seed 106 --workers 2 --overwrite
+
+# Frames of the wild to fit the localiser on (issue #17 item 2): the training faces and scene
+# bases (--domain wild), other seeds than the wild benchmark's held-out set; a localiser
+# fitted on the demo's frames plus these (data.fit_extra), in output/loc_wild
+WILD_TRAIN ?= data/wild_train
+$(WILD_TRAIN)/boxes.json: | fonts $(VENV)/.installed
+	$(PY) tools/synth_frames.py --out $(WILD_TRAIN) --domain wild --videos 400 --test-videos 0 \
+	  --seed 107 --workers 2 --overwrite
 
 bench-wild: $(DEMO_DATA)/boxes.json $(WILD)/boxes.json
 	$(PY) tools/bench.py --set low=$(DEMO_DATA)/test:$(DEMO_DATA)/test_labels.txt \

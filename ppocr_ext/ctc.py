@@ -25,11 +25,12 @@ import numpy as np
 BLANK = 0  # OpenOCR's CTCLabelDecode puts 'blank' at index 0
 
 
-def _prune(row: np.ndarray, cutoff: float) -> np.ndarray:
-    """Indices of the symbols that can matter at this time step (all above `cutoff`,
-    and always the single best), so the beam does not try 63 symbols everywhere."""
-    keep = np.flatnonzero(row >= cutoff)
-    return keep if keep.size else np.array([int(row.argmax())])
+def _candidates(probs: np.ndarray, cutoff: float) -> list[np.ndarray]:
+    """Per time step, the symbols that can matter (all above `cutoff`, and always the
+    single best), so the beam does not try 63 symbols everywhere."""
+    keep = probs >= cutoff
+    keep[np.arange(len(probs)), probs.argmax(1)] = True
+    return [np.flatnonzero(row) for row in keep]
 
 
 def ctc_kbest(probs: np.ndarray, charset: list[str], k: int = 3, beam: int = 16,
@@ -39,14 +40,20 @@ def ctc_kbest(probs: np.ndarray, charset: list[str], k: int = 3, beam: int = 16,
     probs: (T, C) softmax outputs, column 0 the blank, column i>0 is `charset[i-1]`.
     Returns [(text, probability)] best first; probabilities are P(text | image) summed
     over the alignments kept in the beam (so they are lower bounds that sum to <= 1).
+    A step where only the blank can matter (most of a 64-position line) scales every
+    beam alike, so it keeps their order and takes one pass instead of a search.
     """
     if probs.ndim != 2 or probs.shape[1] != len(charset) + 1:
         raise ValueError(f"expected (T, {len(charset) + 1}) posteriors, got {probs.shape}")
+    probs = probs.astype(np.float64)
     # prefix -> (P(prefix, ends in blank), P(prefix, ends in a symbol))
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
-    for row in probs.astype(np.float64):
+    for row, candidates in zip(probs, _candidates(probs, cutoff)):
+        if candidates.size == 1 and candidates[0] == BLANK:
+            p = row[BLANK]
+            beams = {pre: ((pb + pnb) * p, 0.0) for pre, (pb, pnb) in beams.items()}
+            continue
         nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
-        candidates = _prune(row, cutoff)
         for prefix, (p_b, p_nb) in beams.items():
             total = p_b + p_nb
             last = prefix[-1] if prefix else None

@@ -33,6 +33,20 @@ def test_matches_exhaustive_sum_over_alignments():
         assert p == pytest.approx(q, rel=1e-9)
 
 
+def test_steps_where_only_the_blank_matters_keep_the_exact_sums():
+    # confident blanks between ambiguous steps, as on a real 64-position line: the blank-only
+    # steps take the fast path and the readings still carry the exhaustive probabilities
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet(np.ones(len(CHARS) + 1), size=7)
+    for t in (0, 2, 3, 6):
+        probs[t] = [1.0, 0.0, 0.0, 0.0]
+    expected = sorted(brute_force(probs).items(), key=lambda kv: kv[1], reverse=True)[:3]
+    got = ctc_kbest(probs, CHARS, k=3, beam=64)
+    assert [t for t, _ in got] == [t for t, _ in expected]
+    for (_, p), (_, q) in zip(got, expected):
+        assert p == pytest.approx(q, rel=1e-9)
+
+
 def test_wrong_shape_is_rejected():
     with pytest.raises(ValueError, match="expected"):
         ctc_kbest(np.ones((4, 2)), CHARS)
