@@ -23,6 +23,11 @@ RELEASED_LOC_OPTS = [f"model.checkpoint={PROJECT_ROOT / 'models' / 'loc_ddt' / '
                      "output.id_line=true"]
 
 
+def recogniser_name(model: list[str] | None) -> str:
+    """How a report names the recogniser of `--model`: its paths, or `released`."""
+    return " ".join(model or ["released"])
+
+
 def add_reader_arguments(parser: argparse.ArgumentParser, threads: int = 2) -> argparse.ArgumentParser:
     """`--loc-config`, `--loc-opt`, `--model`, `--scales`, `--k` and `--threads` (default
     `threads`; 0: torch's default)."""

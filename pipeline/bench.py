@@ -22,7 +22,7 @@ import numpy as np
 
 from common.command import command_line
 from common.hardware import describe_machine, machine
-from pipeline.assemble import add_reader_arguments, build_reader
+from pipeline.assemble import add_reader_arguments, build_reader, recogniser_name
 from pipeline.box_reading import crop_tightness, read_boxes
 from pipeline.read_ids import FrameReading, IdReader
 from pipeline.reports import load_truth, score
@@ -199,7 +199,7 @@ def bench_e2e_main(argv: list[str] | None = None) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     results = {"command": command_line("bench.py", argv), "date": datetime.now().isoformat(timespec="seconds"),
                "machine": machine(), "k": args.k, "localiser": f"{args.loc_config} {' '.join(args.loc_opt)}",
-               "recogniser": " ".join(args.model), "sets": {}}
+               "recogniser": recogniser_name(args.model), "sets": {}}
     for spec in args.set:
         name, _, paths = spec.partition("=")
         frames, _, labels = paths.partition(":")

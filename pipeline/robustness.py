@@ -24,7 +24,7 @@ from common.corruptions import CATALOGUE, SEVERITIES
 from common.corruptions import transform as corruption_transform
 from common.hardware import describe_machine, machine
 from common.images import read_frame
-from pipeline.assemble import add_reader_arguments, build_reader
+from pipeline.assemble import add_reader_arguments, build_reader, recogniser_name
 from pipeline.box_reading import crop_tightness, read_box_crops
 from pipeline.read_ids import IdReader, batches
 from pipeline.reports import load_truth, score
@@ -134,7 +134,7 @@ def bench_robust_main(argv: list[str] | None = None) -> dict:
               "date": datetime.now().isoformat(timespec="seconds"), "machine": machine(),
               "frames": args.frames, "n": len(names), "k": args.k,
               "localiser": " ".join([args.loc_config, *args.loc_opt]),
-              "recogniser": " ".join(args.model or ["released"]),
+              "recogniser": recogniser_name(args.model),
               "rows": robustness_table(reader, frames, names, truth, args.k, args.seed,
                                        args.corruption, boxes)}
     out = Path(args.out)

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from localization.locator import Locator, Margins, WorkParams
-from pipeline.bench import evaluate_set, glyph_report, peer_rows, to_markdown, training_curve
+from pipeline.bench import (bench_e2e_main, evaluate_set, glyph_report, peer_rows, to_markdown,
+                            training_curve)
 from pipeline.read_ids import IdReader
 from test_read_ids import ScriptedRecognizer, frames  # noqa: F401  (fixture)
 
@@ -80,3 +81,12 @@ def test_crop_tightness_measures_hits_width_ratios_and_reading_by_tightness(tmp_
     assert report["within_1.3x"] == 0.75                          # f2 is 2x the line
     assert report["exact_tight"] == round(2 / 3, 4) and report["exact_loose"] == 1.0
     assert report["width_ratio_p50"] == pytest.approx(1.095, abs=0.01)
+
+
+def test_bench_without_a_model_reads_with_the_released_ones(frames, tmp_path):  # noqa: F811
+    folder, labels, ids = frames
+    out = tmp_path / "bench"
+    results = bench_e2e_main(["--set", f"few={folder}:{labels}", "--out", str(out), "--threads", "1"])
+    assert results["recogniser"] == "released"
+    assert results["sets"]["few"]["score"]["n"] == len(ids)
+    assert "recogniser `released`" in out.with_suffix(".md").read_text()
