@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from common.command import command_line
+from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from pipeline.assemble import add_reader_arguments, build_reader, recogniser_name
 from pipeline.box_reading import crop_tightness, read_boxes
@@ -222,7 +222,7 @@ def bench_e2e_main(argv: list[str] | None = None) -> dict:
             plot_curve(results["training_curve"], out.with_name(f"{out.name}_training_curve.png"))
     if args.peers and Path(args.peers).is_file():
         results["peers"] = peer_rows(json.loads(Path(args.peers).read_text(encoding="utf-8")))
-    out.with_suffix(".json").write_text(json.dumps(results, indent=1))
-    out.with_suffix(".md").write_text(to_markdown(results))
+    report_file(out, ".json").write_text(json.dumps(results, indent=1))
+    report_file(out, ".md").write_text(to_markdown(results))
     print(to_markdown(results))
     return results

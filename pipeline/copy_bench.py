@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from common.atomic import atomic_write_text
-from common.command import command_line
+from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from common.split import video_id
 from copydetect.breakdown import per_group, pr_curve_png
@@ -202,6 +202,6 @@ def bench_copy_main(argv: list[str] | None = None) -> dict:
     command = command_line("bench_copy.py", argv)
     payload = {"command": command, "machine": info, "methods": methods, "video_level": video,
                "trace": trace, "scale": scale, "speed_100k": speed}
-    atomic_write_text(out.with_suffix(".json"), json.dumps(payload, indent=1) + "\n")
-    atomic_write_text(out.with_suffix(".md"), _markdown(command, args, info, methods, video, trace, scale, speed))
+    atomic_write_text(report_file(out, ".json"), json.dumps(payload, indent=1) + "\n")
+    atomic_write_text(report_file(out, ".md"), _markdown(command, args, info, methods, video, trace, scale, speed))
     return payload

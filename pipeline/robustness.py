@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from common.atomic import atomic_write_text
-from common.command import command_line
+from common.command import command_line, report_file
 from common.corruptions import CATALOGUE, SEVERITIES
 from common.corruptions import transform as corruption_transform
 from common.hardware import describe_machine, machine
@@ -138,7 +138,7 @@ def bench_robust_main(argv: list[str] | None = None) -> dict:
               "rows": robustness_table(reader, frames, names, truth, args.k, args.seed,
                                        args.corruption, boxes)}
     out = Path(args.out)
-    atomic_write_text(out.with_suffix(".json"), json.dumps(result, indent=1))
-    atomic_write_text(out.with_suffix(".md"), to_markdown(result))
+    atomic_write_text(report_file(out, ".json"), json.dumps(result, indent=1))
+    atomic_write_text(report_file(out, ".md"), to_markdown(result))
     print(to_markdown(result))
     return result

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from common.atomic import atomic_write_text
-from common.command import command_line
+from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from pipeline.ray_read import frame_sources, read_with_ray
 
@@ -78,8 +78,8 @@ def bench_scale_main(argv: list[str] | None = None) -> dict:
               "per_core_frames_per_second": round(per_core, 1), "node_cores": args.node_cores,
               "nodes_for_10M_per_hour": math.ceil(TARGET_PER_HOUR / per_node_hour)}
     out = Path(args.out)
-    atomic_write_text(out.with_suffix(".json"), json.dumps(result, indent=1))
-    atomic_write_text(out.with_suffix(".md"), to_markdown(result))
+    atomic_write_text(report_file(out, ".json"), json.dumps(result, indent=1))
+    atomic_write_text(report_file(out, ".md"), to_markdown(result))
     print(to_markdown(result))
     return result
 

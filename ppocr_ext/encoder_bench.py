@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from common.atomic import atomic_write_text
-from common.command import command_line
+from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from ppocr_ext.engine import fused_attention
 from ppocr_ext.rec_bench import bench_config
@@ -89,7 +89,7 @@ def bench_encoders_main(argv: list[str] | None = None) -> dict:
               "machine": machine(), "budget_minutes": args.budget_minutes, "note": args.note,
               "arms": arms}
     out = Path(args.out)
-    atomic_write_text(out.with_suffix(".json"), json.dumps(result, indent=1))
-    atomic_write_text(out.with_suffix(".md"), to_markdown(result))
+    atomic_write_text(report_file(out, ".json"), json.dumps(result, indent=1))
+    atomic_write_text(report_file(out, ".md"), to_markdown(result))
     print(to_markdown(result))
     return result

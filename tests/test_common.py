@@ -1,8 +1,10 @@
 """The kernel's small shared pieces: one spelling of a report's command line and of its
 machine, one set of image suffixes, one override parser for both kinds of config."""
+from pathlib import Path
+
 import pytest
 
-from common.command import command_line
+from common.command import command_line, report_file
 from common.config import ConfigError, flatten_overrides, parse_override
 from common.hardware import describe_machine, machine
 from common.images import IMAGE_SUFFIXES, is_image_file
@@ -12,6 +14,12 @@ def test_a_reports_command_is_what_a_user_types_from_the_project_root():
     assert command_line("bench_rec.py", ["--note", "test run", "--k", "3"]) == \
         "python tools/bench_rec.py --note 'test run' --k 3"
     assert command_line("bench_aug.py", []) == "python tools/bench_aug.py"
+
+
+def test_reports_whose_names_differ_after_a_dot_get_files_of_their_own():
+    assert report_file(Path("bench/margin_0.015"), ".md") == Path("bench/margin_0.015.md")
+    assert report_file(Path("bench/margin_0.0"), ".md") == Path("bench/margin_0.0.md")
+    assert report_file(Path("bench/release"), ".json") == Path("bench/release.json")
 
 
 def test_the_machine_line_names_what_it_knows():

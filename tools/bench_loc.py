@@ -30,7 +30,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from common.errors import run_tool  # noqa: E402
 from common.atomic import atomic_write_text  # noqa: E402
-from common.command import command_line  # noqa: E402
+from common.command import command_line, report_file  # noqa: E402
 from common.hardware import describe_machine  # noqa: E402
 from localization.bench import MISS_KINDS, check_truths, score, timed_locate  # noqa: E402
 from common.config import apply_overrides  # noqa: E402
@@ -130,8 +130,8 @@ def main() -> None:
               "machine": describe_machine(),
               "date": time.strftime("%Y-%m-%d %H:%M"), "config": config, "rows": rows}
     out = Path(args.out)
-    atomic_write_text(out.with_suffix(".json"), json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    atomic_write_text(out.with_suffix(".md"), markdown(report))
+    atomic_write_text(report_file(out, ".json"), json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(report_file(out, ".md"), markdown(report))
     print(markdown(report))
 
 
