@@ -32,7 +32,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
-.PHONY: train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 train-release-stage6 train-release-stage7 bench-release bench-robust bench-wild bench-encoders demo-train train-descriptor bench-copy
+.PHONY: train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 train-release-stage6 train-release-stage7 bench-release bench-robust bench-wild bench-loc-wild-fit bench-encoders demo-train train-descriptor bench-copy
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
         bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers setup-scale bench-scale aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
@@ -345,11 +345,12 @@ train-semi: $(VENV)/.installed
 # unseen-domain frames at both resolutions (bench/release.md), and the per-video
 # consensus on constant-ID videos (bench/release_consensus/score.json).
 RELEASED_LOC = --loc-opt model.checkpoint=models/loc_ddt/strip_ddt.pt output.id_line=true
+RELEASE_SETS = --set low=$(DEMO_DATA)/test:$(DEMO_DATA)/test_labels.txt \
+	       --set high=$(BENCH_HIGH)/test:$(BENCH_HIGH)/test_labels.txt \
+	       --set unseen_low=$(UNSEEN)/test:$(UNSEEN)/test_labels.txt \
+	       --set unseen_high=$(UNSEEN)/train:$(UNSEEN)/train_labels.txt
 bench-release: $(DEMO_DATA)/boxes.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/boxes.json $(BENCH_VIDEO)/boxes.json
-	$(PY) tools/bench.py --set low=$(DEMO_DATA)/test:$(DEMO_DATA)/test_labels.txt \
-	  --set high=$(BENCH_HIGH)/test:$(BENCH_HIGH)/test_labels.txt \
-	  --set unseen_low=$(UNSEEN)/test:$(UNSEEN)/test_labels.txt \
-	  --set unseen_high=$(UNSEEN)/train:$(UNSEEN)/train_labels.txt \
+	$(PY) tools/bench.py $(RELEASE_SETS) \
 	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) --model $(RELEASE_ONNX) \
 	  --train-log $(REL_STAGE7)/train.log --out bench/release --threads 2 --peers bench/peers.json
 	$(PY) tools/read_ids.py --frames $(BENCH_VIDEO)/test --labels $(BENCH_VIDEO)/test_labels.txt \
@@ -377,6 +378,18 @@ WILD_TRAIN_VIDEOS ?= 2000
 $(WILD_TRAIN)/boxes.json: | fonts $(VENV)/.installed
 	$(PY) tools/synth_frames.py --out $(WILD_TRAIN) --domain wild --videos $(WILD_TRAIN_VIDEOS) --test-videos 0 \
 	  --seed 107 --workers 2 --overwrite
+
+# Issue #17 item 2: the localiser fitted on the demo's frames plus the wild train frames
+# (data.fit_extra), read with the released recogniser on the release's sets and the wild one
+LOC_WILD ?= output/loc_wild
+$(LOC_WILD)/summary.json: $(DEMO_DATA)/boxes.json $(WILD_TRAIN)/boxes.json $(LOC_CONFIG)
+	$(PY) tools/localize.py -c $(LOC_CONFIG) -o data.root=$(DEMO_DATA) output.dir=$(LOC_WILD) \
+	  output.id_line=true model.checkpoint=$(LOC_WILD)/model/strip_ddt.pt \
+	  psol.checkpoint=$(LOC_WILD)/model/psol.pt "data.fit_extra=[$(WILD_TRAIN)/train]"
+bench-loc-wild-fit: $(LOC_WILD)/summary.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/boxes.json $(WILD)/boxes.json
+	$(PY) tools/bench.py $(RELEASE_SETS) --set wild=$(WILD)/test:$(WILD)/test_labels.txt \
+	  --loc-config $(LOC_CONFIG) --loc-opt model.checkpoint=$(LOC_WILD)/model/strip_ddt.pt \
+	  output.id_line=true --model $(RELEASE_ONNX) --out bench/loc_wild_fit --threads 2
 
 bench-wild: $(DEMO_DATA)/boxes.json $(WILD)/boxes.json
 	$(PY) tools/bench.py --set low=$(DEMO_DATA)/test:$(DEMO_DATA)/test_labels.txt \
