@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from common.atomic import atomic_write_text
 from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from pipeline.assemble import add_reader_arguments, build_reader, recogniser_name
@@ -212,17 +213,17 @@ def bench_e2e_main(argv: list[str] | None = None) -> dict:
             results["sets"][name]["gt_boxes"] = read_boxes(
                 reader.recognizer, Path(frames), boxes, Path(frames).name, truth, args.k)
             results["sets"][name]["crops"] = crop_tightness(readings, boxes, Path(frames).name, truth)
-        failure_grid(readings, truth, reader, Path(frames), out.with_name(f"{out.name}_failures_{name}.png"))
-        plot_confusions(report["confusions"], out.with_name(f"{out.name}_confusions_{name}.png"))
+        failure_grid(readings, truth, reader, Path(frames), report_file(out, f"_failures_{name}.png"))
+        plot_confusions(report["confusions"], report_file(out, f"_confusions_{name}.png"))
     results["glyphs"] = glyph_report({name: DEFAULT_FONT_ROOT / face.relative_path
                                       for name, face in LATIN_FACES.items()})
     if args.train_log:
         results["training_curve"] = training_curve(Path(args.train_log))
         if results["training_curve"]:
-            plot_curve(results["training_curve"], out.with_name(f"{out.name}_training_curve.png"))
+            plot_curve(results["training_curve"], report_file(out, "_training_curve.png"))
     if args.peers and Path(args.peers).is_file():
         results["peers"] = peer_rows(json.loads(Path(args.peers).read_text(encoding="utf-8")))
-    report_file(out, ".json").write_text(json.dumps(results, indent=1))
-    report_file(out, ".md").write_text(to_markdown(results))
+    atomic_write_text(report_file(out, ".json"), json.dumps(results, indent=1))
+    atomic_write_text(report_file(out, ".md"), to_markdown(results))
     print(to_markdown(results))
     return results
