@@ -32,7 +32,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
-.PHONY: train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 train-release-stage6 train-release-stage7 bench-release bench-robust bench-wild bench-loc-wild-fit bench-encoders demo-train train-descriptor bench-copy
+.PHONY: bench-limits train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 train-release-stage6 train-release-stage7 bench-release bench-robust bench-wild bench-loc-wild-fit bench-encoders demo-train train-descriptor bench-copy
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
         bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers setup-scale bench-scale aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
@@ -223,7 +223,7 @@ $(UNSEEN)/boxes.json: | fonts $(VENV)/.installed
 	  --seed 105 --workers 2 --overwrite
 
 # --- benchmarks: each writes bench/*.md + .json with the command that produced it -----
-bench: bench-loc bench-rec bench-aug bench-e2e bench-release bench-robust bench-wild bench-copy
+bench: bench-loc bench-rec bench-aug bench-e2e bench-release bench-limits bench-robust bench-wild bench-copy
 
 # Extra generated test sets: other seeds and videos than the demo's. bench_high: full
 # train resolution (--test-scale 1); bench_video: one constant ID per video, like real
@@ -356,6 +356,14 @@ bench-release: $(DEMO_DATA)/boxes.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/boxes.
 	  --train-log $(REL_STAGE7)/train.log --out bench/release --threads 2 --peers bench/peers.json
 	$(PY) tools/read_ids.py --frames $(BENCH_VIDEO)/test --labels $(BENCH_VIDEO)/test_labels.txt \
 	  --group-by video --out bench/release_consensus --threads 2
+
+# Issue #16: what limits low-resolution reading: the demo's located validation marks read at
+# train resolution, shrunk 1/1.7, shrunk + JPEG 95..35, and through the test frames' whole
+# screenshot chain (bench/limits.md, ~3 min per model; LIMITS_MODELS="--model A --model B")
+LIMITS_MODELS ?=
+bench-limits: $(DEMO_OUT)/loc/summary.json
+	$(PY) tools/bench_limits.py --crops $(DEMO_OUT)/loc/val/high --frames $(DEMO_DATA)/train \
+	  --boxes $(DEMO_OUT)/loc/boxes.json $(LIMITS_MODELS) --out bench/limits
 
 # Issue #17: the released reader under 11 test-time corruptions x 3 severities, on the
 # first 400 low-resolution demo test frames (~4 min on 2 cores)

@@ -8,7 +8,10 @@ Output of one run (`output.dir`):
                         `output.train_downscale` (1.7: the test resolution), as the seed
                         trained on, and JPEG re-compressed at that size with a quality
                         in `output.train_low_jpeg` (fixed per frame name) like a
-                        screenshot (the engine reads every LMDB under `train/`)
+                        screenshot; with `output.train_low_video_jpeg` and
+                        `train_low_linear` the whole chain of the test frames
+                        (`frame_records.Screenshot`; the engine reads every LMDB
+                        under `train/`)
     test                crops of the test frames
 Train crops are split by video (`common.split`), so no background is on both sides.
 Labels (`<image>\\t<ID>`) are carried into the LMDBs. A split without a label file has no
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -34,7 +36,7 @@ from common.atomic import atomic_write_text
 from common.images import read_frame
 from common.lmdb_io import fill_lmdb, replacing_dirs
 from common.split import split_by_video
-from localization.frame_records import FrameRecord, low_res_version
+from localization.frame_records import FrameRecord, Screenshot, low_res_version
 from localization.geometry import crop_rows, scale_rows
 from localization.locator import Localisation, Locator
 
@@ -70,19 +72,10 @@ def entry_rows(entry: dict) -> list:
     return [[entry["box"]]] if "box" in entry else entry["rows"]
 
 
-def jpeg_quality_for(name: str, jpeg_range: tuple[int, int] | None) -> int | None:
-    """A quality in `jpeg_range` that depends only on the frame's name: reruns and
-    resumed exports write the same bytes."""
-    if jpeg_range is None:
-        return None
-    low, high = jpeg_range
-    return low + zlib.crc32(name.encode("utf-8")) % (high - low + 1)
-
-
 def cut(record: FrameRecord, entry: dict, shrink: float, image_format: str,
-        jpeg_range: tuple[int, int] | None = None) -> bytes | None:
-    """Encoded crop of one frame (optionally shrunk and JPEG re-compressed first), or
-    None if it became unreadable."""
+        screenshot: Screenshot = Screenshot()) -> bytes | None:
+    """Encoded crop of one frame (optionally shrunk, as a `screenshot`, first), or None if
+    it became unreadable."""
     frame = read_frame(record.path)
     if frame is None:
         return None
@@ -92,7 +85,7 @@ def cut(record: FrameRecord, entry: dict, shrink: float, image_format: str,
         log.warning("skipping %s: it changed size since it was localised", record.path)
         return None
     if shrink != 1:
-        frame = low_res_version(frame, shrink, jpeg_quality_for(record.name, jpeg_range))
+        frame = low_res_version(frame, shrink, *screenshot.params(record.name))
         rows = scale_rows(rows, frame.shape[1] / width, frame.shape[0] / height)
     ok, encoded = cv2.imencode(image_format, crop_rows(frame, rows))
     if not ok:
@@ -101,18 +94,18 @@ def cut(record: FrameRecord, entry: dict, shrink: float, image_format: str,
 
 
 def crop_samples(records: list[FrameRecord], boxes: dict, shrink: float, image_format: str,
-                 jpeg_range: tuple[int, int] | None = None) -> Iterator[tuple[str, bytes, str]]:
+                 screenshot: Screenshot = Screenshot()) -> Iterator[tuple[str, bytes, str]]:
     for record in records:
         if record.name not in boxes:
             continue
-        data = cut(record, boxes[record.name], shrink, image_format, jpeg_range)
+        data = cut(record, boxes[record.name], shrink, image_format, screenshot)
         if data is not None:
             yield record.name, data, record.label
 
 
 def write_crop_lmdbs(targets: dict[Path, list[FrameRecord]], boxes: dict, shrink: float,
                      image_format: str,
-                     jpeg_range: tuple[int, int] | None = None) -> dict[str, int]:
+                     screenshot: Screenshot = Screenshot()) -> dict[str, int]:
     """Fill several LMDBs, published together (a failure keeps the previous outputs)."""
     paths = list(targets)
     counts = {}
@@ -120,7 +113,7 @@ def write_crop_lmdbs(targets: dict[Path, list[FrameRecord]], boxes: dict, shrink
         for path, staging in zip(paths, stagings):
             records = [r for r in targets[path] if r.name in boxes]
             counts[str(path)] = fill_lmdb(
-                staging, crop_samples(records, boxes, shrink, image_format, jpeg_range),
+                staging, crop_samples(records, boxes, shrink, image_format, screenshot),
                 total=len(records), desc=f"writing {path}")
     return counts
 
@@ -139,6 +132,15 @@ def write_crop_files(folder: Path, records: list[FrameRecord], boxes: dict,
 
 def write_json(path: Path, payload: dict) -> None:
     atomic_write_text(path, json.dumps(payload, indent=0, ensure_ascii=False) + "\n")
+
+
+def low_res_screenshot(output: dict) -> Screenshot:
+    """The `output.train_low_*` keys as a Screenshot (a missing key: that step is off)."""
+    def quality_range(key):
+        value = output.get(key)
+        return tuple(int(q) for q in value) if value else None
+    return Screenshot(quality_range("train_low_jpeg"), quality_range("train_low_video_jpeg"),
+                      float(output.get("train_low_linear") or 0.0))
 
 
 def export_split(locator: Locator, split: str, records: list[FrameRecord], out_dir: Path,
@@ -162,14 +164,13 @@ def export_split(locator: Locator, split: str, records: list[FrameRecord], out_d
                                             output["split_seed"])
     by_name = {r.name: r for r in kept}
     counts = {}
-    low_jpeg = output.get("train_low_jpeg")
-    for variant, shrink, jpeg_range in (("high", 1.0, None),
+    for variant, shrink, screenshot in (("high", 1.0, Screenshot()),
                                         ("low", float(output["train_downscale"]),
-                                         tuple(low_jpeg) if low_jpeg else None)):
+                                         low_res_screenshot(output))):
         targets = {out_dir / "train" / variant: [by_name[n] for n in train_names]}
         if val_names:
             targets[out_dir / "val" / variant] = [by_name[n] for n in val_names]
-        counts.update(write_crop_lmdbs(targets, boxes, shrink, image_format, jpeg_range))
+        counts.update(write_crop_lmdbs(targets, boxes, shrink, image_format, screenshot))
     return boxes, counts
 
 

@@ -6,15 +6,16 @@ without a label file is accepted (every frame gets an empty label).
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from common.images import is_image_file
 from common.labels import (DEFAULT_DICT, LabelFileError, format_problems, load_dictionary,
                            read_label_file)
+from common.screenshot import jpeg_roundtrip, shrink_as_player
 
 
 @dataclass(frozen=True)
@@ -41,20 +42,38 @@ def list_frames(image_dir: str | Path, label_file: str | Path | None = None,
     return [FrameRecord(name, "", image_dir / name) for name in names]
 
 
-def downscale(image: np.ndarray, factor: float) -> np.ndarray:
-    """Shrink by `factor` (1.7 = the test resolution of the challenge)."""
-    h, w = image.shape[:2]
-    size = (max(1, round(w / factor)), max(1, round(h / factor)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+@dataclass(frozen=True)
+class Screenshot:
+    """How the low-resolution copy of a train frame is made (`output.train_low_*`), each
+    choice fixed by the frame's name so reruns and resumed exports write the same bytes:
+    the video's compression at full size (`video_jpeg` quality range, None: none), a
+    bilinear instead of an area-averaging shrink for a `linear_share` of frames, and the
+    screenshot's JPEG (`jpeg` quality range, None: none) -- the chain of the generator's
+    test frames (common.screenshot)."""
+
+    jpeg: tuple[int, int] | None = None
+    video_jpeg: tuple[int, int] | None = None
+    linear_share: float = 0.0
+
+    def params(self, name: str) -> tuple[int | None, int | None, bool]:
+        """(JPEG quality, video quality, linear) of the frame `name`."""
+        key = zlib.crc32(name.encode("utf-8"))
+        jpeg = None if self.jpeg is None else self.jpeg[0] + key % (self.jpeg[1] - self.jpeg[0] + 1)
+        if self.video_jpeg is None and not self.linear_share:
+            return jpeg, None, False
+        rng = np.random.default_rng(key)
+        video = None if self.video_jpeg is None else \
+            int(rng.integers(self.video_jpeg[0], self.video_jpeg[1] + 1))
+        return jpeg, video, bool(rng.random() < self.linear_share)
 
 
-def low_res_version(image: np.ndarray, factor: float, jpeg_quality: int | None) -> np.ndarray:
-    """A frame as a low-resolution screenshot shows it: shrunk by `factor`, then (when a
+def low_res_version(image: np.ndarray, factor: float, jpeg_quality: int | None,
+                    video_quality: int | None = None, linear: bool = False) -> np.ndarray:
+    """A frame as a low-resolution screenshot shows it: (optionally compressed as a video
+    first) shrunk by `factor` (1.7 = the challenge's test resolution), then (when a
     quality is given) JPEG re-compressed at that size, which is where test frames lose
     most of their glyph detail. Gray or BGR in, the same out."""
-    small = downscale(image, factor)
-    if jpeg_quality is None:
-        return small
-    ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
-    flag = cv2.IMREAD_GRAYSCALE if small.ndim == 2 else cv2.IMREAD_COLOR
-    return cv2.imdecode(encoded, flag) if ok else small
+    h, w = image.shape[:2]
+    size = (max(1, round(w / factor)), max(1, round(h / factor)))
+    small = shrink_as_player(image, size, video_quality, linear)
+    return small if jpeg_quality is None else jpeg_roundtrip(small, jpeg_quality)

@@ -106,15 +106,60 @@ def state_dict_of(checkpoint: dict) -> dict:
     return state
 
 
+def _token_grid(model: torch.nn.Module, key: str) -> tuple[int, int] | None:
+    """(rows, columns) of the token grid the module owning `key` was built for (SVTR's
+    encoder keeps it as `HW`), or None."""
+    owner = model
+    for part in key.split(".")[:-1]:
+        owner = getattr(owner, part, None)
+    grid = getattr(owner, "HW", None)
+    return (int(grid[0]), int(grid[1])) if grid is not None and len(grid) == 2 else None
+
+
+def fit_input_size(model: torch.nn.Module, state: dict, path) -> dict:
+    """`state` adapted to a model built for another input size (fine-tuning 16x256 weights
+    at 32x256, say): a position embedding `[1, rows*cols, C]` is resized bilinearly from
+    the old token grid (same columns or same rows as the new one) to the new, and the
+    Local mixer's attention masks, which the model computes from its size, are left to
+    the model. Anything else of another shape stays and fails the load by name."""
+    own = model.state_dict()
+    fitted = dict(state)
+    for key, value in state.items():
+        if key not in own or own[key].shape == value.shape:
+            continue
+        if key.endswith(".mask") and value.dim() == 4:
+            del fitted[key]
+            continue
+        grid = _token_grid(model, key)
+        if not key.endswith("pos_embed") or value.dim() != 3 or grid is None \
+                or value.shape[2] != own[key].shape[2]:
+            continue
+        rows, cols = grid
+        tokens = value.shape[1]
+        old = (tokens // cols, cols) if tokens % cols == 0 else \
+            (rows, tokens // rows) if tokens % rows == 0 else None
+        if old is None:
+            continue
+        image = value.float().reshape(1, *old, -1).permute(0, 3, 1, 2)
+        image = torch.nn.functional.interpolate(image, size=(rows, cols), mode="bilinear",
+                                                align_corners=False)
+        fitted[key] = image.permute(0, 2, 3, 1).reshape(1, rows * cols, -1).to(value.dtype)
+        LOG.info("%s: %s resized from a %dx%d to a %dx%d token grid", path, key, *old,
+                 rows, cols)
+    return fitted
+
+
 def load_weights(model: torch.nn.Module, path: str | os.PathLike, strict: bool,
                  checkpoint: dict | None = None) -> None:
     """Load weights into `model` from `path` (or its already read `checkpoint`).
     Non-strict loads (fine-tuning) still refuse a file that shares no weight with the
-    model, and log what is missing."""
+    model, log what is missing, and may change the input size (`fit_input_size`)."""
     if checkpoint is None:
         checkpoint = read_checkpoint(path)
+    saved = state_dict_of(checkpoint)
+    state = saved if strict else fit_input_size(model, saved, path)
     try:
-        result = model.load_state_dict(state_dict_of(checkpoint), strict=strict)
+        result = model.load_state_dict(state, strict=strict)
     except RuntimeError as err:
         raise CheckpointError(f"{path}: does not fit this model (another architecture or "
                               f"dictionary?): {err}") from err
@@ -122,7 +167,8 @@ def load_weights(model: torch.nn.Module, path: str | os.PathLike, strict: bool,
         if len(result.missing_keys) == len(model.state_dict()):
             raise CheckpointError(f"{path}: shares no weight with this model")
         for key in result.missing_keys:
-            LOG.warning("%s: no weights for %s (left at initialisation)", path, key)
+            if key in state or key not in saved:   # not a mask the model built for its size
+                LOG.warning("%s: no weights for %s (left at initialisation)", path, key)
 
 
 def load_ckpt(model, cfg, optimizer=None, lr_scheduler=None, logger=None) -> dict:

@@ -31,8 +31,8 @@ from tqdm import tqdm
 from common.atomic import atomic_path, atomic_write_text
 from common.copy_edits import EDITS, STRENGTHS, apply_chain, random_chain
 from common.images import read_image
+from common.screenshot import encode_jpeg
 from common.split import video_id
-from synth.degrade import encode_jpeg
 from synth.frames import SynthConfig, generate
 
 # reference videos per size: ~6.5 frames each, so "large" holds >= 100k reference frames

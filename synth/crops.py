@@ -30,8 +30,8 @@ import cv2
 import numpy as np
 
 from common import corruptions
+from common.screenshot import jpeg_roundtrip
 from synth.backgrounds import crop_background
-from synth.degrade import jpeg_roundtrip
 from synth.fonts import FontCatalog
 from synth.ids import ID_MAX_LEN, ID_MIN_LEN, sample_id
 from synth.watermark import Placement, WatermarkStyle, blend_watermark, render_patch

@@ -5,8 +5,9 @@ resized training frames by 1/1.7 to match). A test frame here goes through what 
 plausibly did: the video's own compression at full size, a downscale, and a lower-quality
 JPEG screenshot. Training frames only get the first and a last, milder JPEG.
 """
-import cv2
 import numpy as np
+
+from common.screenshot import encode_jpeg, shrink_as_player
 
 TEST_SCALE = 1.7
 TRAIN_JPEG_QUALITY = (75, 95)
@@ -19,18 +20,6 @@ def test_size(train_w: int, train_h: int, scale: float = TEST_SCALE) -> tuple[in
     return max(1, int(round(train_w / scale))), max(1, int(round(train_h / scale)))
 
 
-def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:
-        raise RuntimeError("OpenCV failed to encode a JPEG")
-    return data.tobytes()
-
-
-def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
-    """The image as a JPEG of `quality` would decode it."""
-    return cv2.imdecode(np.frombuffer(encode_jpeg(image, quality), np.uint8), cv2.IMREAD_COLOR)
-
-
 def train_frame_jpeg(rng, frame: np.ndarray) -> bytes:
     return encode_jpeg(frame, int(rng.integers(*TRAIN_JPEG_QUALITY, endpoint=True)))
 
@@ -38,9 +27,8 @@ def train_frame_jpeg(rng, frame: np.ndarray) -> bytes:
 def test_frame_jpeg(rng, frame: np.ndarray, size: tuple[int, int]) -> bytes:
     """Video compression, a downscale to `size` (mostly area-averaging, as players and
     screenshot tools do, sometimes bilinear), then a low-quality JPEG."""
-    frame = jpeg_roundtrip(frame, int(rng.integers(*VIDEO_JPEG_QUALITY, endpoint=True)))
-    interpolation = cv2.INTER_AREA if rng.random() < 0.7 else cv2.INTER_LINEAR
-    small = cv2.resize(frame, size, interpolation=interpolation)
+    video_quality = int(rng.integers(*VIDEO_JPEG_QUALITY, endpoint=True))
+    small = shrink_as_player(frame, size, video_quality, linear=rng.random() >= 0.7)
     return encode_jpeg(small, int(rng.integers(*TEST_JPEG_QUALITY, endpoint=True)))
 
 

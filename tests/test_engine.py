@@ -215,3 +215,32 @@ def test_fused_eval_attention_matches_the_engines(mixer):
             attention.train()   # training always runs the engine's code
             assert torch.equal(attention(x), Attention.forward.engine_forward(attention, x))
         assert not engine._fused_attention
+
+
+def _svtr(height):
+    from openrec.modeling.encoders.svtrnet import SVTRNet
+    return SVTRNet(img_size=[height, 64], out_char_num=16, out_channels=32, patch_merging="Conv",
+                   embed_dim=[16, 32, 32], depth=[1, 1, 1], num_heads=[1, 2, 2],
+                   mixer=["Local", "Local", "Global"], local_mixer=[[3, 5]] * 3)
+
+
+def test_a_fine_tune_may_change_the_input_height(tmp_path):
+    torch.manual_seed(0)
+    short, tall = _svtr(16), _svtr(32)
+    with torch.no_grad():   # a position embedding that varies along the line only
+        columns = torch.arange(16, dtype=torch.float32).expand(4, 16)   # 4x16 token grid
+        short.pos_embed.copy_(columns.reshape(1, 64, 1).expand(1, 64, 16))
+    path = tmp_path / "short.pth"
+    torch.save({"state_dict": short.state_dict()}, path)
+    with pytest.raises(RuntimeError, match="size mismatch"):   # the engine's plain load
+        tall.load_state_dict(short.state_dict(), strict=False)
+    checkpoint.load_weights(tall, path, strict=False)
+    assert tall.pos_embed.shape == (1, 8 * 16, 16)
+    grid = tall.pos_embed.detach().reshape(8, 16, 16)
+    assert torch.allclose(grid, grid[:1].expand(8, 16, 16))   # each row like the old rows
+    assert torch.allclose(grid[0, :, 0], torch.arange(16, dtype=torch.float32))
+    assert tall.blocks1[0].mixer.mask.shape[-1] == 8 * 16     # the model's own mask stays
+    assert torch.equal(tall.patch_embed.proj[0].conv.weight, short.patch_embed.proj[0].conv.weight)
+    with pytest.raises(checkpoint.CheckpointError, match="does not fit"):   # resumes stay strict
+        checkpoint.load_weights(tall, path, strict=True)
+    assert tall(torch.randn(2, 3, 32, 64)).shape[0] == 2

@@ -21,7 +21,7 @@ from common.config import ConfigError, apply_overrides, parse_overrides
 from localization.config import load_config
 from localization.ddt import DDTProjection, DescriptorStats, blob_box
 from common.images import read_frame
-from localization.frame_records import FrameRecord, list_frames, low_res_version
+from localization.frame_records import FrameRecord, Screenshot, list_frames, low_res_version
 from localization.geometry import (crop_rows, direct_crop_rows, hit, iou, pad_box, rows_area,
                                    work_size)
 from localization.locator import Locator, Margins, WorkParams
@@ -423,17 +423,37 @@ def test_low_resolution_crops_are_jpeg_recompressed_like_a_screenshot(tmp_path):
     cv2.imwrite(str(path), frame)
     record = FrameRecord(path.name, "AB12", path)
     entry = {"box": [10, 10, 190, 60], "frame_size": [200, 120]}
-    qualities = {export.jpeg_quality_for(f"v{i}_0_.jpg", (35, 75)) for i in range(200)}
+    qualities = {Screenshot(jpeg=(35, 75)).params(f"v{i}_0_.jpg")[0] for i in range(200)}
     assert min(qualities) >= 35 and max(qualities) <= 75 and len(qualities) > 20
-    assert export.jpeg_quality_for("v1_0_.jpg", None) is None
+    assert Screenshot().params("v1_0_.jpg") == (None, None, False)
     clean = export.cut(record, entry, 1.7, ".png")
-    lossy = export.cut(record, entry, 1.7, ".png", (35, 35))
-    assert lossy == export.cut(record, entry, 1.7, ".png", (35, 35))   # same bytes on a rerun
+    lossy = export.cut(record, entry, 1.7, ".png", Screenshot(jpeg=(35, 35)))
+    assert lossy == export.cut(record, entry, 1.7, ".png", Screenshot(jpeg=(35, 35)))   # rerun
     clean, lossy = (cv2.imdecode(np.frombuffer(b, np.uint8), 1) for b in (clean, lossy))
     assert clean.shape == lossy.shape and clean.shape[0] < 50   # the 50-row box, shrunk
     assert np.abs(clean.astype(int) - lossy.astype(int)).mean() > 5   # JPEG q35 on noise
     gray = low_res_version(frame[..., 0], 1.7, 50)
     assert gray.ndim == 2 and gray.shape == (71, 118)
+
+
+def test_the_test_frames_chain_is_drawn_per_frame_name(tmp_path):
+    chain = Screenshot(jpeg=(35, 75), video_jpeg=(60, 92), linear_share=0.3)
+    drawn = [chain.params(f"v{i}_0_.jpg") for i in range(300)]
+    assert drawn == [chain.params(f"v{i}_0_.jpg") for i in range(300)]   # fixed by the name
+    assert {q for q, _, _ in drawn} == {Screenshot(jpeg=(35, 75)).params(f"v{i}_0_.jpg")[0]
+                                        for i in range(300)}   # the JPEG of the plain export
+    assert all(60 <= v <= 92 for _, v, _ in drawn) and len({v for _, v, _ in drawn}) > 20
+    assert 0.2 < np.mean([linear for _, _, linear in drawn]) < 0.4
+    assert export.low_res_screenshot({"train_low_jpeg": [35, 75], "train_low_video_jpeg": None}) \
+        == Screenshot(jpeg=(35, 75))
+    rng = np.random.default_rng(1)
+    frame = cv2.GaussianBlur(rng.integers(0, 256, (120, 200, 3), dtype=np.uint8), (5, 5), 0)
+    once = low_res_version(frame, 1.7, 60)
+    twice = low_res_version(frame, 1.7, 60, video_quality=60)
+    linear = low_res_version(frame, 1.7, None, linear=True)
+    assert once.shape == twice.shape == linear.shape == (71, 118, 3)
+    assert not np.array_equal(once, twice)   # the video's compression came first
+    assert not np.array_equal(linear, low_res_version(frame, 1.7, None))
 
 
 def test_unknown_blob_pick_is_refused_with_the_choices():
