@@ -20,20 +20,21 @@ from pathlib import Path
 from common.atomic import atomic_write_text
 from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
-from common.lmdb_io import lmdb_names
+from common.lmdb_io import is_lmdb
 from localization.export import cut
 from localization.frame_records import FrameRecord, Screenshot
 from ppocr_ext.ambiguity import ambiguity_report, forgiven_accuracy
 from ppocr_ext.ctc import ctc_kbest, greedy_reading
-from ppocr_ext.posteriors import CropSample, load_recognizer, read_crops, run_samples
+from ppocr_ext.posteriors import UNNAMED, CropSample, load_recognizer, read_crops, run_samples
 from ppocr_ext.released import released_model
-from synth.degrade import TEST_JPEG_QUALITY, VIDEO_JPEG_QUALITY
+from synth.degrade import TEST_JPEG_QUALITY, TEST_LINEAR_SHARE, VIDEO_JPEG_QUALITY
 
 QUALITIES = (95, 75, 65, 55, 45, 35)
 
 
 # the generator's test frames (synth/degrade.py): video JPEG, area or bilinear shrink, JPEG
-TEST_CHAIN = Screenshot(jpeg=TEST_JPEG_QUALITY, video_jpeg=VIDEO_JPEG_QUALITY, linear_share=0.3)
+TEST_CHAIN = Screenshot(jpeg=TEST_JPEG_QUALITY, video_jpeg=VIDEO_JPEG_QUALITY,
+                        linear_share=TEST_LINEAR_SHARE)
 
 
 def conditions(shrink: float, qualities) -> list[tuple[str, float, Screenshot]]:
@@ -41,21 +42,21 @@ def conditions(shrink: float, qualities) -> list[tuple[str, float, Screenshot]]:
     shrunk + each fixed JPEG quality, the localiser's training crops (JPEG 35-75 after the
     shrink) and the test frames' whole chain."""
     low = f"1/{shrink:g}"
+    jpeg, video = ("{}-{}".format(*q) for q in (TEST_CHAIN.jpeg, TEST_CHAIN.video_jpeg))
     return [("train resolution", 1.0, Screenshot()), (low, shrink, Screenshot())] + \
         [(f"{low} + JPEG {q}", shrink, Screenshot(jpeg=(q, q))) for q in qualities] + \
-        [(f"{low} + JPEG 35-75 (training crops)", shrink, Screenshot(jpeg=TEST_CHAIN.jpeg)),
-         (f"video JPEG 60-92 + {low} + JPEG 35-75 (test frames)", shrink, TEST_CHAIN)]
+        [(f"{low} + JPEG {jpeg} (training crops)", shrink, Screenshot(jpeg=TEST_CHAIN.jpeg)),
+         (f"video JPEG {video} + {low} + JPEG {jpeg} (test frames)", shrink, TEST_CHAIN)]
 
 
 def located_frames(crops: Path, frames: Path, boxes: Path) -> tuple[list[FrameRecord], dict]:
     """The frames behind a localiser's crop LMDB (its names and labels) and their boxes."""
-    names = lmdb_names(crops)
-    if not names:
+    samples = read_crops(crops) if is_lmdb(crops) else []
+    if not samples or samples[0].name.startswith(UNNAMED):
         raise FileNotFoundError(f"{crops}: no crop LMDB with frame names (written by "
                                 f"tools/localize.py)")
-    labels = [sample.label for sample in read_crops(crops)]
     split_boxes = json.loads(Path(boxes).read_text(encoding="utf-8"))["train"]
-    records = [FrameRecord(n, label, Path(frames) / n) for n, label in zip(names, labels)]
+    records = [FrameRecord(s.name, s.label, Path(frames) / s.name) for s in samples]
     missing = [r.name for r in records if r.name not in split_boxes or not r.path.is_file()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} crops of {crops} have no frame in {frames} "

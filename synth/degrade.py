@@ -13,6 +13,7 @@ TEST_SCALE = 1.7
 TRAIN_JPEG_QUALITY = (75, 95)
 VIDEO_JPEG_QUALITY = (60, 92)   # stands in for the video codec's loss at full size
 TEST_JPEG_QUALITY = (35, 75)
+TEST_LINEAR_SHARE = 0.3         # test frames shrunk bilinearly instead of by area-averaging
 
 
 def test_size(train_w: int, train_h: int, scale: float = TEST_SCALE) -> tuple[int, int]:
@@ -28,7 +29,8 @@ def test_frame_jpeg(rng, frame: np.ndarray, size: tuple[int, int]) -> bytes:
     """Video compression, a downscale to `size` (mostly area-averaging, as players and
     screenshot tools do, sometimes bilinear), then a low-quality JPEG."""
     video_quality = int(rng.integers(*VIDEO_JPEG_QUALITY, endpoint=True))
-    small = shrink_as_player(frame, size, video_quality, linear=rng.random() >= 0.7)
+    small = shrink_as_player(frame, size, video_quality,
+                             linear=rng.random() >= 1 - TEST_LINEAR_SHARE)
     return encode_jpeg(small, int(rng.integers(*TEST_JPEG_QUALITY, endpoint=True)))
 
 
