@@ -50,6 +50,18 @@ def step_reached(latest: Path, step: int):
     return reached
 
 
+def appeared(folder: Path, name: str, within: float, seed: int):
+    """A predicate: a file `name` exists under `folder`, and a random 0..`within` seconds
+    (drawn from `seed`) have passed since it was first seen."""
+    delay, seen = random.Random(seed).uniform(0.0, within), []
+
+    def reached(_seconds: float) -> bool:
+        if not seen and next(folder.rglob(name), None) is not None:
+            seen.append(time.monotonic())
+        return bool(seen) and time.monotonic() - seen[0] >= delay
+    return reached
+
+
 def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.rglob(".*") if p.name != ".written-by-tiktok-id-ocr")
 
@@ -85,20 +97,20 @@ def test_localize_killed_and_rerun_writes_the_same_lmdbs(tmp_path):
     generate(frames, videos=16, seed=13, test_videos=4, progress=False,
              config=SynthConfig(frames_min=3, frames_max=4, portrait_fraction=1.0,
                                 caption_prob=0.0, logo_prob=0.0))
-    outputs, duration = {}, 0.0
+    outputs = {}
     for name, kills in (("straight", 0), ("killed", 2)):
         out = tmp_path / name
         overrides = TINY_TRAINING + [f"data.root={frames}", f"output.dir={out / 'crops'}",
                                      f"model.checkpoint={out / 'model' / 'strip_ddt.pt'}",
                                      f"psol.checkpoint={out / 'model' / 'psol.pt'}"]
-        # kill points spread over the second half of an uninterrupted run (the first is
-        # mostly imports), each counted from its own restart
-        delays = [random.Random(2 + k).uniform(0.5, 0.95) * duration for k in range(kills)]
-        start = time.monotonic()
+        # kill points set by progress, not by the clock (a rerun with warm caches ran faster
+        # than the uninterrupted run it was timed from, and finished before its kill): once
+        # the localiser's checkpoint is on disk (the line head or the crops come next), then
+        # once the first crop LMDB is (the others are being written)
         delivered = run_with_kills(["tools/localize.py", "-c", "configs/loc/ddt.yml",
                                     "-o", *overrides], None,
-                                   [lambda seconds, d=d: seconds > d for d in delays])
-        duration = time.monotonic() - start if name == "straight" else duration
+                                   [appeared(out / "model", "strip_ddt.pt", 0.3, seed=2),
+                                    appeared(out / "crops", "data.mdb", 0.2, seed=3)])
         assert delivered >= min(kills, 1)   # a rerun reuses what was saved: it may finish first
         outputs[name] = {str(p.parent.relative_to(out)): read_lmdb(p.parent)
                          for p in sorted(out.rglob("data.mdb"))}
