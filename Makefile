@@ -405,18 +405,21 @@ bench-wild: $(DEMO_DATA)/boxes.json $(WILD)/boxes.json
 	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) --model $(RELEASE_ONNX) --out bench/wild --threads 2
 
 # Issue #16 item 3: the same stage-1 recipe with three encoders, each trained for the same
-# wall minutes on this machine (timeout ends a run; exit 124 is the budget, not a failure),
-# evaluated every 250 steps on the held-out crops, then compared in bench/encoders.md
-ENCODER_MINUTES ?= 15
+# CPU-minutes of its process tree (tools/cpu_budget.py ends the run and keeps a ledger, so
+# other work on the machine does not take steps from an arm; a rerun resumes both the
+# training and the budget), evaluated every 250 steps on the held-out crops, then compared
+# in bench/encoders.md
+ENCODER_CPU_MINUTES ?= 60
 ENCODER_ARMS    ?= svtr_tiny_synth svtrv2_small_synth lcnetv3_synth
 ENCODER_RUNS    ?= output/rec/encoders
-$(ENCODER_RUNS)/%/train.log: configs/rec/%.yml $(EVAL_CROPS)/data.mdb
-	timeout $(ENCODER_MINUTES)m $(PY) tools/train.py -c $< -o Global.output_dir=$(ENCODER_RUNS)/$* \
-	  Eval.dataset.data_dir=$(EVAL_CROPS) "Global.eval_batch_step=[0, 250]"; \
-	  rc=$$?; [ $$rc = 0 ] || [ $$rc = 124 ]
+$(ENCODER_RUNS)/%/.done: configs/rec/%.yml $(EVAL_CROPS)/data.mdb
+	$(PY) tools/cpu_budget.py --cpu-minutes $(ENCODER_CPU_MINUTES) --ledger $(ENCODER_RUNS)/$*/cpu.tsv \
+	  -- $(PY) tools/train.py -c $< -o Global.output_dir=$(ENCODER_RUNS)/$* \
+	  Eval.dataset.data_dir=$(EVAL_CROPS) "Global.eval_batch_step=[0, 250]" $(call resume_if,$(ENCODER_RUNS)/$*)
+	touch $@
 
-bench-encoders: $(foreach arm,$(ENCODER_ARMS),$(ENCODER_RUNS)/$(arm)/train.log)
-	$(PY) tools/bench_encoders.py --budget-minutes $(ENCODER_MINUTES) --out bench/encoders \
+bench-encoders: $(foreach arm,$(ENCODER_ARMS),$(ENCODER_RUNS)/$(arm)/.done)
+	$(PY) tools/bench_encoders.py --budget-cpu-minutes $(ENCODER_CPU_MINUTES) --out bench/encoders \
 	  $(foreach arm,$(ENCODER_ARMS),--arm $(arm)=configs/rec/$(arm).yml:$(ENCODER_RUNS)/$(arm))
 
 # --- copy detection: trace a repost to its source (issue #21) -------------------------

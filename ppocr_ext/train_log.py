@@ -26,7 +26,7 @@ class TrainLog:
     first_step_at: datetime | None = None
     last_step_at: datetime | None = None
     best_val_acc: float | None = None
-    evaluations: list[dict] = field(default_factory=list)   # {"minutes", "step", "val_acc"}
+    evaluations: list[dict] = field(default_factory=list)   # {"at", "minutes", "step", "val_acc"}
 
     @property
     def train_minutes(self) -> float:
@@ -52,8 +52,10 @@ def read_train_log(path: Path) -> TrainLog | None:
             log.epoch, log.epochs, log.step = int(m["epoch"]), int(m["total"]), int(m["step"])
         elif m := EVAL_LINE.match(line):
             if log.first_step_at is not None:
-                minutes = (_stamp(m) - log.first_step_at).total_seconds() / 60
-                log.evaluations.append({"minutes": round(minutes, 1), "step": log.step,
+                at = _stamp(m)
+                minutes = (at - log.first_step_at).total_seconds() / 60
+                log.evaluations.append({"at": at.isoformat(), "minutes": round(minutes, 1),
+                                        "step": log.step,
                                         "val_acc": float(m["acc"])})
         elif m := BEST_LINE.search(line):
             log.best_val_acc = float(m["acc"])

@@ -1,5 +1,6 @@
-"""The encoder comparison reads each arm's held-out curve within the budget and its
-speed on this machine (issue #16 item 3)."""
+"""The encoder comparison reads each arm's held-out curve within its CPU budget (the
+ledger of tools/cpu_budget.py beside train.log) and its speed on this machine (issue #16
+item 3)."""
 import pytest
 
 from ppocr_ext.encoder_bench import arm_report, to_markdown
@@ -19,14 +20,18 @@ def test_an_arm_is_scored_at_the_budget_and_timed(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "train.log").write_text(LOG)
-    arm = arm_report("tiny", str(config), run, budget_minutes=20, speed_seconds=0.05)
-    assert [e["step"] for e in arm["curve"]] == [10, 500]       # the 31-minute point is out
+    # 1.5 CPU-minutes per wall minute until 10:20, then a busy machine left it 0.5
+    (run / "cpu.tsv").write_text("2026-12-03T09:59:50\t0.0\n2026-12-03T10:20:00\t1815.0\n"
+                                 "2026-12-03T10:40:00\t2415.0\n")
+    arm = arm_report("tiny", str(config), run, budget_cpu_minutes=35, speed_seconds=0.05)
+    # 10:04 -> 6.25, 10:12 -> 18.25, 10:31 -> 35.75 CPU-minutes: the last is out
+    assert [(e["step"], e["cpu_minutes"]) for e in arm["curve"]] == [(10, 6.2), (500, 18.2)]
     assert arm["acc_at_budget"] == 0.25 and arm["steps_at_budget"] == 500
     assert arm["train_img_s"] > 0 and arm["infer_crops_s"] > 0 and arm["input"] == "32x64"
-    text = to_markdown({"command": "c", "date": "d", "machine": {}, "budget_minutes": 20,
+    text = to_markdown({"command": "c", "date": "d", "machine": {}, "budget_cpu_minutes": 35,
                         "arms": [arm, {**arm, "arm": "none", "curve": [], "acc_at_budget": None,
                                        "best_acc": None}]})
-    assert "| tiny |" in text and "12 min (step 500): 0.250" in text
+    assert "| tiny |" in text and "18.2 (12) min, step 500: 0.250" in text
     assert "none: no evaluation logged" in text
 
 
