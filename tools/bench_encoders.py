@@ -1,7 +1,7 @@
 """Encoders at the same CPU budget (thin entry; see ppocr_ext/encoder_bench.py).
 
 Example (make bench-encoders trains the arms first):
-  python tools/bench_encoders.py --budget-cpu-minutes 60 \
+  python tools/bench_encoders.py --budget-cpu-minutes 90 \
       --arm svtr_tiny=configs/rec/svtr_tiny_synth.yml:output/rec/svtr_tiny_synth
 """
 import sys
