@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from common.config import ConfigError, flatten_overrides
-from common.onnx_io import OPSET, OnnxExportError
+from common.onnx_io import OPSET, OnnxExportError, quantize_int8
 from localization.onnx_export import check_localizer, export_localizer, load_localizer_checkpoints
 from ppocr_ext.onnx_export import check_crops, compare, export_recognizer
 from ppocr_ext.posteriors import load_onnx_recognizer, load_torch_recognizer
@@ -36,6 +36,9 @@ def export_onnx_main(argv: list[str] | None = None) -> dict:
     for flag, meaning in PATH_OPTIONS:
         parser.add_argument(flag, help=meaning)
     parser.add_argument("--opset", type=int, default=OPSET)
+    parser.add_argument("--int8", action="store_true",
+                        help="also write the recogniser quantised to int8 beside --out "
+                             "(NAME.int8.onnx: a third of the size, ~1.3x faster on CPU)")
     args = parser.parse_args(argv)
     recogniser = [args.config, args.weights, args.out]
     if any(recogniser) and not all(recogniser):
@@ -56,6 +59,13 @@ def export_onnx_main(argv: list[str] | None = None) -> dict:
             print(f"torch vs onnxruntime on {result['crops']} crops: same string on "
                   f"{result['same_strings']}, largest posterior difference "
                   f"{result['max_abs_diff']:.2e}")
+            if args.int8:
+                int8 = quantize_int8(path, path.with_suffix(".int8.onnx"))
+                result["int8"] = compare(torch_recognizer, load_onnx_recognizer(int8),
+                                         check_crops(args.check_crops))
+                print(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB); torch vs int8 on "
+                      f"{result['int8']['crops']} crops: same string on "
+                      f"{result['int8']['same_strings']}")
         if args.loc_classifier:
             classifier, projection, regressor, work, line_head = load_localizer_checkpoints(
                 args.loc_classifier, args.loc_regressor)

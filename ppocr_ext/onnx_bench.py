@@ -20,6 +20,7 @@ from common.command import command_line
 from common.cli import positive_int
 from common.config import ConfigError, flatten_overrides
 from common.hardware import describe_machine
+from common.onnx_io import quantize_int8
 from ppocr_ext.ctc import greedy_reading
 from ppocr_ext.engine import load_engine
 from ppocr_ext.onnx_export import export_recognizer
@@ -84,6 +85,7 @@ def bench_onnx_main(argv: list[str] | None = None) -> list[dict]:
         fp32 = load_torch_recognizer(args.config, weights, overrides)
         bf16 = load_torch_recognizer(args.config, weights, overrides, bf16=True)
         onnx_path = args.onnx or export_recognizer(fp32, Path(scratch) / "model.onnx")
+        int8_path = quantize_int8(onnx_path, Path(scratch) / "model.int8.onnx")
         samples = _bench_samples(args.crops, args.labels, fp32.charset, args.count)
         start = time.perf_counter()
         prepared = [fp32.prepare(sample.data) for sample in samples]
@@ -92,7 +94,9 @@ def bench_onnx_main(argv: list[str] | None = None) -> list[dict]:
         for threads in args.threads:
             torch.set_num_threads(threads)
             for label, recognizer in (("torch fp32", fp32), ("torch bf16 autocast", bf16),
-                                      ("onnxruntime fp32", load_onnx_recognizer(onnx_path, threads))):
+                                      ("onnxruntime fp32", load_onnx_recognizer(onnx_path, threads)),
+                                      ("onnxruntime int8 (dynamic)",
+                                       load_onnx_recognizer(int8_path, threads))):
                 recognizer.forward(prepared[:args.batch_size])   # warm-up
                 rate, probs = timed_forward(recognizer, prepared, args.batch_size)
                 texts = [greedy_reading(p, fp32.charset).text for p in probs]

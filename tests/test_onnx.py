@@ -86,6 +86,25 @@ def test_export_tool_checks_onnx_against_torch(exported, tmp_path, capsys):
     assert "same string on 16" in capsys.readouterr().out
 
 
+def test_an_int8_copy_keeps_the_metadata_and_reads_close_to_fp32(exported, tmp_path):
+    """The quantised model is a drop-in model (its own spec and dictionary), smaller, and
+    its posteriors stay near the fp32 export's; the export tool writes it beside --out."""
+    from common.onnx_io import quantize_int8
+    torch_recognizer, path = exported
+    int8 = load_onnx_recognizer(quantize_int8(path, tmp_path / "tiny.int8.onnx"))
+    fp32 = load_onnx_recognizer(path)
+    assert int8.spec == fp32.spec and int8.charset == fp32.charset
+    assert (tmp_path / "tiny.int8.onnx").stat().st_size < 0.6 * path.stat().st_size
+    a, b = fp32(crops()), int8(crops())
+    assert a.shape == b.shape and np.abs(a - b).max() < 0.2 and not np.array_equal(a, b)
+    with pytest.raises(OnnxExportError, match="must end in .onnx"):
+        quantize_int8(path, tmp_path / "model.bin")
+    config = torch_recognizer.recognizer.weights.replace("tiny.pth", "tiny.yml")
+    check = export_onnx_main(["-c", config, "--weights", torch_recognizer.recognizer.weights,
+                              "--out", str(tmp_path / "cli.onnx"), "--int8"])
+    assert (tmp_path / "cli.int8.onnx").is_file() and check["int8"]["crops"] == 16
+
+
 def test_localizer_networks_export_with_dynamic_sizes(tmp_path):
     import onnxruntime as ort
     import torch
