@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from common.atomic import atomic_path  # noqa: E402
+from common.split import video_id  # noqa: E402
 from copydetect.metrics import CopyScores, evaluate  # noqa: E402
 
 
@@ -38,6 +39,33 @@ def per_group(truth, rows, queries: list[dict]) -> dict[str, CopyScores]:
         keep = ids | distractors
         out[group] = evaluate([t for t in truth if t[0] in ids], [r for r in rows if r[0] in keep])
     return out
+
+
+OUTCOMES = ("right frame", "another frame of the right video", "another video", "no answer")
+
+
+def outcomes(truth, rows, queries: list[dict]) -> dict[str, int]:
+    """How each query that has a match ends at rank 1, by OUTCOMES: what caps frame-level
+    uAP where video-level is high is "another frame of the right video" (the generator's
+    videos move their camera by a few pixels between sampled frames, so a cropped copy of
+    one frame can fit a neighbour as well)."""
+    video_of = {q["query_id"]: q["video"] for q in queries}
+    first = {}
+    for query, reference, score in rows:
+        if query not in first or score > first[query][1]:
+            first[query] = (reference, score)
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for query, reference in truth:
+        found = first.get(query, (None, 0.0))[0]
+        if found is None:
+            counts["no answer"] += 1
+        elif found == reference:
+            counts["right frame"] += 1
+        elif video_id(found) == video_of[query]:
+            counts["another frame of the right video"] += 1
+        else:
+            counts["another video"] += 1
+    return counts
 
 
 def pr_curve_png(path, curves: dict[str, CopyScores], title: str) -> None:

@@ -23,7 +23,7 @@ from common.atomic import atomic_write_text
 from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from common.split import video_id
-from copydetect.breakdown import per_group, pr_curve_png
+from copydetect.breakdown import OUTCOMES, outcomes, per_group, pr_curve_png
 from copydetect.index import CopyIndex, measure, random_unit_vectors
 from copydetect.metrics import CopyScores, evaluate
 from copydetect.search import Describer, read_folder, search
@@ -68,6 +68,7 @@ def run_method(name, describer, refs: References, queries, truth, query_rows, ba
     return scores, rows, {"method": name, **_row(scores), "queries": len(names),
                           "queries_per_second": round(len(names) / seconds, 1),
                           "index_seconds": round(build, 2),
+                          "outcomes": outcomes(truth, rows, query_rows),
                           "per_edit": {g: {"uap": round(s.uap, 4), "recall_at_1": round(s.recall_at_1, 4)}
                                        for g, s in groups.items()}}
 
@@ -131,6 +132,11 @@ def _markdown(command, args, info, methods, video, trace, scale, speed) -> str:
         cells = [f"{m['per_edit'][g]['uap']:.3f} / {m['per_edit'][g]['recall_at_1']:.3f}"
                  if g in m["per_edit"] else "-" for m in methods]
         lines.append(f"| {g} | " + " | ".join(cells) + " |")
+    lines += ["", "## Where frame-level hits are lost: the rank-1 answer of each query that has a "
+              "match", "", "| rank-1 answer | " + " | ".join(m["method"] for m in methods) + " |",
+              "|---|" + "---|" * len(methods)]
+    for outcome in OUTCOMES:
+        lines.append(f"| {outcome} | " + " | ".join(str(m["outcomes"][outcome]) for m in methods) + " |")
     lines += ["", "## Video level and the trace's source ID (learned descriptor)", "",
               f"Video-level uAP (another frame of the right video counts): {video['uap']:.4f}, "
               f"recall@1 {video['recall_at_1']:.4f}.  ",

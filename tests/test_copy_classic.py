@@ -84,9 +84,10 @@ def test_a_featureless_query_finds_nothing_without_failing(tmp_path):
 
 def test_verification_puts_the_true_copy_above_a_better_scored_candidate():
     """The CNN's top candidates re-ranked by ORB + RANSAC (copydetect.search): the copy's
-    source verifies and moves above the candidate the descriptor scored higher, the
-    unverified one keeps its score, and a candidate the ORB index lacks is named."""
-    from copydetect.search import verified_scores
+    source verifies and moves above the candidate the descriptor scored higher (its score:
+    the descriptor's plus INLIER_WEIGHT per inlier), the unverified one keeps its score,
+    and a candidate the ORB index lacks is named."""
+    from copydetect.search import INLIER_WEIGHT, verified_scores
 
     references = {"a": scene(0), "b": scene(1), "c": scene(2)}
     verifier = OrbIndex.build(list(references.values()), list(references))
@@ -94,7 +95,10 @@ def test_verification_puts_the_true_copy_above_a_better_scored_candidate():
     scores = np.array([[0.9, 0.8, -np.inf]], np.float32)
     ranked_scores, ranked = verified_scores(verifier, [copy], scores, [["c", "a"]], verify_top=2)
     assert ranked == [["a", "c"]]
-    assert ranked_scores[0, 0] > 1.0 and ranked_scores[0, 1] == pytest.approx(0.9)
+    inliers = verifier.inliers(copy, ["a", "c"])
+    assert inliers[0] > 10 and inliers[1] == 0
+    assert ranked_scores[0, 0] == pytest.approx(0.8 + INLIER_WEIGHT * inliers[0])
+    assert ranked_scores[0, 1] == pytest.approx(0.9)
     assert ranked_scores[0, 2] == -np.inf and scores[0, 0] == pytest.approx(0.9)   # input untouched
     only_first, _ = verified_scores(verifier, [copy], scores, [["c", "a"]], verify_top=1)
     assert only_first[0, 1] == pytest.approx(0.8)   # beyond verify_top: not checked

@@ -31,3 +31,17 @@ def test_a_missing_query_lowers_recall_and_duplicates_are_refused():
     assert s.uap == pytest.approx(0.5) and s.recall_at_10 == 0.5 and s.recall_at_p90 == 0.5
     with pytest.raises(ValueError, match="more than once"):
         evaluate(TRUTH, [("q1", "r1", 0.9), ("q1", "r1", 0.3)])
+
+
+def test_each_matched_query_ends_in_one_outcome_at_rank_1():
+    """The frame-level misses split into another frame of the right video (what a camera
+    moving a few pixels between frames causes) and another video, or no answer at all."""
+    from copydetect.breakdown import OUTCOMES, outcomes
+    truth = [("q1", "v1_3_"), ("q2", "v2_1_"), ("q3", "v3_2_"), ("q4", "v4_5_")]
+    queries = [{"query_id": f"q{i}", "video": f"v{i}"} for i in range(1, 5)] + \
+        [{"query_id": "q5", "video": "v9"}]
+    rows = [("q1", "v1_3_", 0.9), ("q1", "v1_4_", 0.5),      # right, a worse sibling below
+            ("q2", "v2_2_", 0.8), ("q2", "v2_1_", 0.7),      # a sibling ranked first
+            ("q3", "v7_1_", 0.6),                            # another video
+            ("q5", "v1_3_", 0.4)]                            # a distractor: not counted
+    assert outcomes(truth, rows, queries) == dict(zip(OUTCOMES, (1, 1, 1, 1)))
