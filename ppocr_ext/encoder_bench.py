@@ -32,10 +32,13 @@ from ppocr_ext.train_log import read_train_log
 
 def cpu_curve(run_dir: Path) -> list[dict]:
     """The run's evaluations, each with the CPU-minutes its tree had spent by then (from
-    `cpu.tsv`, the ledger tools/cpu_budget.py keeps beside train.log)."""
+    `cpu.tsv`, the ledger tools/cpu_budget.py keeps beside train.log). Where an epoch ends
+    on an evaluation step the engine evaluates twice: the first is kept."""
     log, ledger = read_train_log(run_dir / "train.log"), read_ledger(run_dir / "cpu.tsv")
     curve = []
     for e in log.evaluations if log else []:
+        if curve and curve[-1]["step"] == e["step"]:
+            continue
         spent = cpu_minutes_at(ledger, datetime.datetime.fromisoformat(e["at"]))
         if spent is not None:
             curve.append({**e, "cpu_minutes": round(spent, 1)})

@@ -10,6 +10,7 @@ LOG = """[2026/12/03 10:00:00] openrec INFO: epoch: [1/7], global_step: 10, lr: 
 [2026/12/03 10:04:00] openrec INFO: cur metric, acc: 0.0, norm_edit_dis: 0.1, fps: 100
 [2026/12/03 10:10:00] openrec INFO: epoch: [1/7], global_step: 500, lr: 0.0005, loss: 9.0
 [2026/12/03 10:12:00] openrec INFO: cur metric, acc: 0.25, norm_edit_dis: 0.6, fps: 100
+[2026/12/03 10:12:08] openrec INFO: cur metric, acc: 0.25, norm_edit_dis: 0.6, fps: 100
 [2026/12/03 10:30:00] openrec INFO: epoch: [2/7], global_step: 1500, lr: 0.0004, loss: 4.0
 [2026/12/03 10:31:00] openrec INFO: cur metric, acc: 0.5, norm_edit_dis: 0.8, fps: 100
 """
