@@ -5,10 +5,9 @@ per-actor throughput the CPU nodes that would read 10 million frames an hour.
 Each Ray layout reads the frames once and then `--repeats` times over (the same file
 list repeated) on a warm Ray, so its rate splits into a fixed start-up (actors created,
 models loaded, the plan, Parquet and CSV) and the marginal frames/s of the steady state,
-which is what a job of millions of frames sees. Measured on 2026-12-06 by the whole-run
-rate alone, Ray read 46% slower than one process on 1,547 frames, a figure that charged
-every frame with seconds of start-up the single-process reader (models loaded before its
-clock starts) does not pay. The overhead reported is the marginal one.
+which is what a job of millions of frames sees (measured 2026-12-06 on 2 cores: 0.5-5.7 s
+of start-up and a steady 36.4 vs 56.3 frames/s for one process, so the 35% overhead is
+not the start-up). The overhead reported is the steady one.
 
 The projection is arithmetic on a measurement, not a cluster run: a node of C cores runs
 C / threads actors, each at the measured marginal rate (reading is embarrassingly
