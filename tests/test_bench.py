@@ -19,8 +19,9 @@ LOG = """[2026/11/23 10:00:00] openrec INFO: epoch: [1/6], global_step: 20, lr: 
 def test_training_curve_reads_eval_lines_with_minutes_and_step(tmp_path):
     log = tmp_path / "train.log"
     log.write_text(LOG)
-    assert training_curve(log) == [{"minutes": 2.5, "step": 20, "val_acc": 0.0},
-                                   {"minutes": 6.0, "step": 600, "val_acc": 0.4563}]
+    assert training_curve(log) == [
+        {"at": "2026-11-23T10:02:30", "minutes": 2.5, "step": 20, "val_acc": 0.0},
+        {"at": "2026-11-23T10:06:00", "minutes": 6.0, "step": 600, "val_acc": 0.4563}]
 
 
 def test_evaluate_set_times_every_stage_and_scores(frames, tmp_path):  # noqa: F811
