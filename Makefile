@@ -409,7 +409,9 @@ bench-wild: $(DEMO_DATA)/boxes.json $(WILD)/boxes.json
 # other work on the machine does not take steps from an arm; a rerun resumes both the
 # training and the budget), evaluated every 250 steps on the held-out crops, then compared
 # in bench/encoders.md
-ENCODER_CPU_MINUTES ?= 90   # 45 wall minutes on 2 cores; SVTR-Tiny leaves the blank stall near step 600-1,000 (~30-45 CPU-min)
+# 90 CPU-minutes: 45 wall minutes on 2 cores; SVTR-Tiny leaves the blank stall between
+# steps 740 and 1,000 (~40-49 CPU-minutes, bench/encoders.md)
+ENCODER_CPU_MINUTES ?= 90
 ENCODER_ARMS    ?= svtr_tiny_synth svtrv2_small_synth lcnetv3_synth
 ENCODER_RUNS    ?= output/rec/encoders
 $(ENCODER_RUNS)/%/.done: configs/rec/%.yml $(EVAL_CROPS)/data.mdb

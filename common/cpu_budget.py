@@ -94,7 +94,6 @@ def run_with_cpu_budget(command: list[str], cpu_minutes: float, ledger: Path,
         return 0
     child = subprocess.Popen(command, cwd=cwd)
     proc = psutil.Process(child.pid)
-    last = spent_before
     with ledger.open("a", encoding="utf-8") as out:
         while child.poll() is None:
             try:

@@ -53,16 +53,15 @@ def export_onnx_main(argv: list[str] | None = None) -> dict:
             torch_recognizer = load_torch_recognizer(args.config, args.weights,
                                                      flatten_overrides(args.opt))
             path = export_recognizer(torch_recognizer, args.out, args.opset)
-            result = compare(torch_recognizer, load_onnx_recognizer(path),
-                             check_crops(args.check_crops))
+            crops = check_crops(args.check_crops)
+            result = compare(torch_recognizer, load_onnx_recognizer(path), crops)
             print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
             print(f"torch vs onnxruntime on {result['crops']} crops: same string on "
                   f"{result['same_strings']}, largest posterior difference "
                   f"{result['max_abs_diff']:.2e}")
             if args.int8:
                 int8 = quantize_int8(path, path.with_suffix(".int8.onnx"))
-                result["int8"] = compare(torch_recognizer, load_onnx_recognizer(int8),
-                                         check_crops(args.check_crops))
+                result["int8"] = compare(torch_recognizer, load_onnx_recognizer(int8), crops)
                 print(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB); torch vs int8 on "
                       f"{result['int8']['crops']} crops: same string on "
                       f"{result['int8']['same_strings']}")
