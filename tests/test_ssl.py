@@ -256,15 +256,74 @@ def test_semi_runner_trains_student_and_teacher(tmp_path, crops):
 
 # ------------------------------------------------------------------ benchmark
 
-def test_bench_smoke_writes_the_report(tmp_path):
+def test_bench_smoke_writes_the_report_and_a_rerun_trains_nothing(tmp_path):
     out = tmp_path / "ssl.md"
-    results = bench.bench_ssl_main(["--smoke", "--work", str(tmp_path / "work"), "--out", str(out)])
-    assert [(r.budget, r.arm) for r in results] == [(32, "scratch"), (32, "dig"), (32, "semi")]
+    argv = ["--smoke", "--work", str(tmp_path / "work"), "--out", str(out)]
+    results = bench.bench_ssl_main(argv)
+    arms = ["scratch", "dig", "semi", "dig+semi"]   # no --synth-weights: no synth arm
+    assert [(r.budget, r.arm, r.seed) for r in results] == [(32, arm, 0) for arm in arms]
     assert all(0.0 <= r.acc <= 1.0 and r.steps > 0 for r in results)
     text = out.read_text()
     assert "Command: `python tools/bench_ssl.py --smoke --work" in text
-    rows = [line.split(" | ")[:2] for line in text.splitlines() if line.startswith("| 32 |")]
-    assert rows == [["| 32", "scratch"], ["| 32", "dig"], ["| 32", "semi"]]
+    rows = [line.split(" | ")[:3] for line in text.splitlines() if line.startswith("| 32 |")]
+    assert rows == [["| 32", "scratch", "random"], ["| 32", "dig", "dig"],
+                    ["| 32", "semi", "random"], ["| 32", "dig+semi", "dig"]]
+    assert "Partial" not in text
+    runs = tmp_path / "work" / "runs"
+    stamps = {p: p.stat().st_mtime_ns for p in runs.rglob("*.pth")}
+    assert bench.bench_ssl_main(argv) == results                 # read back, CPU times included
+    assert {p: p.stat().st_mtime_ns for p in runs.rglob("*.pth")} == stamps
+
+
+def test_bench_synth_arms_start_from_the_synthetic_weights(tmp_path):
+    """`synth+dig` fine-tunes from the synthetic weights with DiG's adapted encoder: the
+    CTC head (which DiG does not train) stays the synthetic one."""
+    first = ["--smoke", "--work", str(tmp_path / "w0"), "--out", str(tmp_path / "a.md"),
+             "--arms", "scratch"]
+    bench.bench_ssl_main(first)
+    synth = tmp_path / "w0" / "runs" / "scratch_32_seed0" / "latest.pth"
+    argv = ["--smoke", "--work", str(tmp_path / "w1"), "--out", str(tmp_path / "b.md"),
+            "--synth-weights", str(synth), "--arms", "synth", "synth+dig", "--seeds", "0", "1"]
+    results = bench.bench_ssl_main(argv)
+    assert [(r.arm, r.seed) for r in results] == [("synth", 0), ("synth+dig", 0),
+                                                  ("synth", 1), ("synth+dig", 1)]
+    start = read_checkpoint(tmp_path / "w1" / "runs" / "pretrain_synth_dig" / "start.pth")["state_dict"]
+    base = read_checkpoint(synth)["state_dict"]
+    adapted = read_checkpoint(tmp_path / "w1" / "runs" / "pretrain_synth_dig" / "encoder.pth")["state_dict"]
+    assert set(start) == set(base)
+    assert all(torch.equal(start[k], adapted[k] if k in adapted else base[k]) for k in start)
+    assert not all(torch.equal(base[k], adapted[k]) for k in adapted)   # DiG trained it
+    text = (tmp_path / "b.md").read_text()
+    assert "| 32 | synth | synth | 2 |" in text and "`synth+dig` vs `synth`" in text
+    with pytest.raises(SystemExit, match="synth-weights"):
+        bench.parse_args(["--arms", "synth"])
+
+
+def test_bench_comparisons_weigh_differences_against_the_seed_spread():
+    def row(*accs):
+        return {"acc": float(np.mean(accs)), "spread": max(accs) - min(accs), "seeds": len(accs)}
+    table = {(1000, "scratch"): row(0.0, 0.0), (1000, "semi"): row(0.0, 0.03),
+             (1000, "synth"): row(0.30, 0.34), (1000, "synth+semi"): row(0.40, 0.42),
+             (1000, "synth+dig"): row(0.31, 0.35)}
+    lines = bench.comparisons(table)
+    assert "- 1000 labels: best arm with unlabeled or synthetic data is `synth+semi`, +41.0 points over scratch." in lines
+    assert "- 1000 labels: `semi` vs `scratch`: +1.5 points (spread 3.0; within the seed spread)." in lines
+    assert "- 1000 labels: `synth+semi` vs `synth`: +9.0 points (spread 4.0; beyond the seed spread)." in lines
+    assert "- 1000 labels: `synth+dig` vs `synth`: +1.0 points (spread 4.0; within the seed spread)." in lines
+    assert not any("`synth` vs `scratch`" in line or "`synth+semi` vs `scratch`" in line for line in lines)
+
+
+def test_dig_starts_from_a_recogniser_encoder(crops):
+    model = DiG(_tiny_encoder(crops), instances=4, hidden_dim=64, proj_dim=32)
+    other = DiG(_tiny_encoder(crops), instances=4, hidden_dim=64, proj_dim=32)
+    state = other.encoder_state_dict()
+    model.load_encoder({**state, "decoder.fc.weight": torch.zeros(3)})
+    for key, value in state.items():
+        name = key[len("encoder."):]
+        assert torch.equal(model.online.encoder.state_dict()[name], value)
+        assert torch.equal(model.momentum_branch.encoder.state_dict()[name], value)
+    with pytest.raises(ValueError, match="no encoder"):
+        model.load_encoder({"decoder.fc.weight": torch.zeros(3)})
 
 
 def test_label_budget_subset_walks_a_folder_of_lmdbs(tmp_path):

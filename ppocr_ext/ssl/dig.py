@@ -158,6 +158,18 @@ class DiG(nn.Module):
         return {f"encoder.{key}": value.detach().clone()
                 for key, value in self.online.encoder.state_dict().items()}
 
+    def load_encoder(self, state: dict[str, torch.Tensor]) -> None:
+        """Start both encoders (online and momentum) from a recogniser's `encoder.*`
+        weights, e.g. synthetic-crop pre-training, so DiG adapts a model that already
+        reads to unlabeled crops of the user's domain. Raises ValueError when `state`
+        holds no encoder, RuntimeError when it does not fit this one."""
+        encoder = {key[len("encoder."):]: value for key, value in state.items()
+                   if key.startswith("encoder.")}
+        if not encoder:
+            raise ValueError("no encoder.* weights in it")
+        self.online.encoder.load_state_dict(encoder)
+        self.momentum_branch.encoder.load_state_dict(encoder)
+
     def draw_mask(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return random_patch_mask(batch, self.grid, self.mask_ratio, generator)
 

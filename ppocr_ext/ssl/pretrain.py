@@ -14,6 +14,9 @@ Fine-tune from it with any recogniser config whose encoder matches:
     python tools/train.py -c configs/rec/svtr_tiny_cpu.yml \
         -o Global.pretrained_model=output/ssl/dig_tiny/encoder.pth
 (the decoder, absent from the file, is logged as missing and starts from scratch).
+`Global.pretrained_model` (a recogniser checkpoint) starts the encoder from its weights
+instead of at random: DiG then adapts, e.g., synthetic-crop pre-training to unlabeled
+crops of a domain.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from tqdm import tqdm
 
 from common.config import ConfigError
 from common.torch_files import CheckpointError, read_checkpoint
-from ppocr_ext.checkpoint import atomic_save, plain
+from ppocr_ext.checkpoint import atomic_save, plain, state_dict_of
 from ppocr_ext.engine import load_engine
 from ppocr_ext.rec_config import find_latest_checkpoint, load_config
 from ppocr_ext.rec_train import resumable_main
@@ -60,6 +63,16 @@ def export_encoder(model: DiG, cfg: dict, step: int, path: Path) -> None:
                 path)
 
 
+def start_from(model: DiG, path: str) -> None:
+    """`Global.pretrained_model`: the encoder of a recogniser checkpoint (the heads start
+    from scratch)."""
+    try:
+        model.load_encoder(state_dict_of(read_checkpoint(path)))
+    except (ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: cannot start DiG's encoder from it: {err}") from err
+    LOG.info("encoder initialised from %s", path)
+
+
 def pretrain(config: str, overrides=(), resume: bool = False) -> dict:
     """Pre-train as configured (`resume`: continue from `<output_dir>/latest.pth`).
     Returns {'encoder': path, 'steps': n, 'loss'/'contrastive'/'pixel': last means,
@@ -87,6 +100,8 @@ def pretrain(config: str, overrides=(), resume: bool = False) -> dict:
                                            epochs=int(glob["epoch_num"]),
                                            step_each_epoch=steps_per_epoch, model=model)
     step = 0
+    if glob.get("pretrained_model") and not resume:
+        start_from(model, glob["pretrained_model"])
     if resume:
         latest = read_checkpoint(find_latest_checkpoint(out_dir))
         try:
