@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ray_read import frame_sources
+from pipeline.ray_read import MAX_BATCHES_PER_BLOCK, frame_sources, read_blocks
 from synth.frames import SynthConfig, generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +53,16 @@ def read_rows(out: Path) -> list[dict]:
 def ray_command(frames: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "tools/read_ids_ray.py", str(frames), "--out", str(out),
             "--actors", "2", "--threads", "1", "--batch-size", "4", *extra]
+
+
+def test_blocks_hold_whole_batches_and_feed_every_actor():
+    assert read_blocks(1547, 64, actors=1) == 4        # 25 batches: ~6 whole ones a block
+    assert read_blocks(1547, 64, actors=2) == 8
+    assert read_blocks(100, 64, actors=2) == 2         # never more blocks than batches
+    assert read_blocks(1, 64, actors=4) == 1
+    ten_million = read_blocks(10_000_000, 32, actors=16)
+    assert -(-10_000_000 // ten_million) <= 32 * MAX_BATCHES_PER_BLOCK   # bounded block size
+    assert ten_million == -(-(-(-10_000_000 // 32)) // MAX_BATCHES_PER_BLOCK)
 
 
 def test_a_killed_reader_actor_loses_no_frame_and_reads_none_twice(frames, tmp_path):
