@@ -268,7 +268,7 @@ def test_bench_smoke_writes_the_report_and_a_rerun_trains_nothing(tmp_path):
     rows = [line.split(" | ")[:3] for line in text.splitlines() if line.startswith("| 32 |")]
     assert rows == [["| 32", "scratch", "random"], ["| 32", "dig", "dig"],
                     ["| 32", "semi", "random"], ["| 32", "dig+semi", "dig"]]
-    assert "Partial" not in text
+    assert "Partial" not in text and "the contrastive branch is" in text
     runs = tmp_path / "work" / "runs"
     stamps = {p: p.stat().st_mtime_ns for p in runs.rglob("*.pth")}
     assert bench.bench_ssl_main(argv) == results                 # read back, CPU times included
@@ -311,6 +311,22 @@ def test_bench_comparisons_weigh_differences_against_the_seed_spread():
     assert "- 1000 labels: `synth+semi` vs `synth`: +9.0 points (spread 4.0; beyond the seed spread)." in lines
     assert "- 1000 labels: `synth+dig` vs `synth`: +1.0 points (spread 4.0; within the seed spread)." in lines
     assert not any("`synth` vs `scratch`" in line or "`synth+semi` vs `scratch`" in line for line in lines)
+
+
+@pytest.mark.parametrize("weight, passes", [(1.0, (2, 2)), (0.0, (1, 0))])
+def test_dig_without_its_contrastive_branch_runs_one_encoder_pass(crops, weight, passes):
+    model = DiG(_tiny_encoder(crops), instances=4, hidden_dim=64, proj_dim=32,
+                contrastive_weight=weight)
+    calls = {"online": 0, "momentum": 0}
+    model.online.encoder.register_forward_hook(lambda *_: calls.__setitem__("online", calls["online"] + 1))
+    model.momentum_branch.encoder.register_forward_hook(
+        lambda *_: calls.__setitem__("momentum", calls["momentum"] + 1))
+    height, width = model.image_hw
+    losses = model(torch.randn(2, 3, height, width), torch.randn(2, 3, height, width))
+    assert (calls["online"], calls["momentum"]) == passes
+    assert (float(losses["contrastive"]) > 0) == bool(weight)
+    if not weight:
+        assert torch.equal(losses["loss"], losses["pixel"])
 
 
 def test_dig_starts_from_a_recogniser_encoder(crops):

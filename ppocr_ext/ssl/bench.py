@@ -274,16 +274,22 @@ class Bench:
 
     # ---------------------------------------------------------------- the bench
     def probe_costs(self, kept: dict) -> None:
-        if ("cost",) in kept:
-            self.cost = kept[("cost",)]["cost"]
+        """CPU seconds per step of each kind of run, probing only those not kept."""
+        self.cost = dict(kept.get(("cost",), {}).get("cost", {}))
+        probe = self.work / "data" / "probe"
+        probes = {"supervised": lambda e: self.supervised("probe_supervised", probe, e),
+                  # with the consistency branch on from the first step (the config delays it)
+                  "semi": lambda e: self.semi("probe_semi", probe, e, ["Semi.start_step=0"]),
+                  "dig": lambda e: self.dig("probe_dig", [str(probe)], e),
+                  # DiG without its contrastive branch: what the pixel branch alone costs
+                  "dig_pixel_only": lambda e: self.dig("probe_dig_pixel", [str(probe)], e,
+                                                       ["SSL.contrastive_weight=0"])}
+        missing = [kind for kind in probes if kind not in self.cost]
+        if not missing:
             return
-        probe = sample_lmdb(Path(self.args.train), 4 * self.batch, self.work / "data" / "probe", 0)
-        self.cost = {"supervised": cpu_seconds_per_step(
-                         lambda e: self.supervised("probe_supervised", probe, e), 4),
-                     # with the consistency branch on from the first step (the config delays it)
-                     "semi": cpu_seconds_per_step(
-                         lambda e: self.semi("probe_semi", probe, e, ["Semi.start_step=0"]), 4),
-                     "dig": cpu_seconds_per_step(lambda e: self.dig("probe_dig", [str(probe)], e), 4)}
+        sample_lmdb(Path(self.args.train), 4 * self.batch, probe, 0)
+        for kind in missing:
+            self.cost[kind] = cpu_seconds_per_step(probes[kind], 4)
         self._record(("cost",), {"cost": self.cost})
 
     def starting_point(self, start: str, kept: dict) -> Path | None:
@@ -372,6 +378,11 @@ class Bench:
             f"CPU budget per arm: {args.minutes:g} min of process CPU time (all threads); "
             "probed CPU s/step: "
             + ", ".join(f"{k} {v:.3f}" for k, v in self.cost.items()) + ".  ",
+            *([f"DiG's step costs {self.cost['dig'] / self.cost['supervised']:.1f}x a "
+               f"supervised one; without its contrastive branch (one encoder pass instead of "
+               f"four) {self.cost['dig_pixel_only'] / self.cost['supervised']:.1f}x: the "
+               f"contrastive branch is {1 - self.cost['dig_pixel_only'] / self.cost['dig']:.0%} "
+               "of DiG's CPU.  "] if "dig_pixel_only" in self.cost else []),
             f"Synthetic-crop weights: `{args.synth_weights}`.  " if args.synth_weights else
             "Synthetic-crop weights: none given (`--synth-weights`), so no synth arm.  ",
             *(f"Pre-training `{start}` (once, shared by every budget and seed): "

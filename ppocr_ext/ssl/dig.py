@@ -120,7 +120,8 @@ class DiG(nn.Module):
     def __init__(self, encoder_cfg: dict, mask_ratio: float = 0.6, patch_size=(4, 4),
                  instances: int = 8, hidden_dim: int = 1024, proj_dim: int = 256,
                  temperature: float = 0.2, momentum: float = 0.99,
-                 momentum_final: float = 1.0, pixel_loss_weight: float = 1.0):
+                 momentum_final: float = 1.0, pixel_loss_weight: float = 1.0,
+                 contrastive_weight: float = 1.0):
         super().__init__()
         self.online = Branch(encoder_cfg, hidden_dim, proj_dim, instances)
         self.predictor = mlp(proj_dim, hidden_dim, proj_dim, layers=2)
@@ -141,6 +142,7 @@ class DiG(nn.Module):
         self.temperature = temperature
         self.momentum, self.momentum_final = momentum, momentum_final
         self.pixel_loss_weight = pixel_loss_weight
+        self.contrastive_weight = contrastive_weight
         self.momentum_branch = frozen_copy(self.online)
 
     def train(self, mode: bool = True):
@@ -194,16 +196,19 @@ class DiG(nn.Module):
         masked = clean.masked_fill(pixel_mask, 0.0)
 
         grid, proj_masked = self.online(masked, token_mask)
-        _, proj_augmented = self.online(augmented)
-        with torch.no_grad():
-            _, key_masked = self.momentum_branch(masked, token_mask)
-            _, key_augmented = self.momentum_branch(augmented)
-        contrastive = (infonce_loss(self.predictor(proj_masked), key_augmented, self.temperature)
-                       + infonce_loss(self.predictor(proj_augmented), key_masked,
-                                      self.temperature))
+        if self.contrastive_weight:
+            _, proj_augmented = self.online(augmented)
+            with torch.no_grad():
+                _, key_masked = self.momentum_branch(masked, token_mask)
+                _, key_augmented = self.momentum_branch(augmented)
+            contrastive = (infonce_loss(self.predictor(proj_masked), key_augmented, self.temperature)
+                           + infonce_loss(self.predictor(proj_augmented), key_masked,
+                                          self.temperature))
+        else:   # generative only (masked image modelling): one encoder pass, not four
+            contrastive = grid.new_zeros(())
         error = (self.reconstruct(grid).float() - clean.float()) ** 2
         pixel = error.mean(1, keepdim=True)[pixel_mask].mean()
-        return {"loss": contrastive + self.pixel_loss_weight * pixel,
+        return {"loss": self.contrastive_weight * contrastive + self.pixel_loss_weight * pixel,
                 "contrastive": contrastive.detach(), "pixel": pixel.detach()}
 
     def update_momentum(self, step: int, total_steps: int) -> float:

@@ -43,7 +43,7 @@ LOG = logging.getLogger(__name__)
 ENCODER_FILE = "encoder.pth"
 MODEL_KEYS = {"mask_ratio": 0.6, "patch_size": [4, 4], "instances": 8, "hidden_dim": 1024,
               "proj_dim": 256, "temperature": 0.2, "momentum": 0.99, "momentum_final": 1.0,
-              "pixel_loss_weight": 1.0}
+              "pixel_loss_weight": 1.0, "contrastive_weight": 1.0}
 RUN_KEYS = {"batch_size": 64, "num_workers": 0, "augment": "standard_tia", "save_step": 100}
 
 
