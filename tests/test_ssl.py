@@ -273,6 +273,8 @@ def test_bench_smoke_writes_the_report_and_a_rerun_trains_nothing(tmp_path):
     stamps = {p: p.stat().st_mtime_ns for p in runs.rglob("*.pth")}
     assert bench.bench_ssl_main(argv) == results                 # read back, CPU times included
     assert {p: p.stat().st_mtime_ns for p in runs.rglob("*.pth")} == stamps
+    assert out.read_text() == text.replace(text.split("Machine: ")[1].split("\n")[0],
+                                           out.read_text().split("Machine: ")[1].split("\n")[0])
 
 
 def test_bench_synth_arms_start_from_the_synthetic_weights(tmp_path):

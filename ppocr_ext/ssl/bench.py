@@ -292,35 +292,32 @@ class Bench:
             self.cost[kind] = cpu_seconds_per_step(probes[kind], 4)
         self._record(("cost",), {"cost": self.cost})
 
-    def starting_point(self, start: str, kept: dict) -> Path | None:
+    def starting_point(self, start: str) -> Path | None:
         """The weights an arm starts from, pre-training them (once) where needed."""
         if start == "random":
             return None
         if start == "synth":
             return Path(self.args.synth_weights)
         if start not in self.pretrained:
-            key = ("pretrain", start)
-            if key in kept:
-                self.pretrained[start] = kept[key]
-            else:
-                unlabeled = [str(self.args.train), str(self.args.test)]
-                steps_per_epoch = sum(count_lmdb_samples(p) for p in unlabeled) // self.batch
-                epochs = epochs_for(self.args.pretrain_minutes * 60, self.cost["dig"], steps_per_epoch)
-                extra = ([f"Global.pretrained_model={self.args.synth_weights}"]
-                         if start == "synth+dig" else [])
-                with CpuTimer() as timer:
-                    encoder = self.dig(f"pretrain_{start.replace('+', '_')}", unlabeled, epochs, extra)
-                if start == "synth+dig":   # DiG trains no CTC head: keep the synthetic one
-                    encoder = with_encoder(Path(self.args.synth_weights), encoder,
-                                           encoder.with_name("start.pth"))
-                self.pretrained[start] = {"encoder": str(encoder), "cpu_s": timer.cpu,
-                                          "wall_s": timer.wall, "steps": epochs * steps_per_epoch}
-                self._record(key, self.pretrained[start])
+            unlabeled = [str(self.args.train), str(self.args.test)]
+            steps_per_epoch = sum(count_lmdb_samples(p) for p in unlabeled) // self.batch
+            epochs = epochs_for(self.args.pretrain_minutes * 60, self.cost["dig"], steps_per_epoch)
+            extra = ([f"Global.pretrained_model={self.args.synth_weights}"]
+                     if start == "synth+dig" else [])
+            with CpuTimer() as timer:
+                encoder = self.dig(f"pretrain_{start.replace('+', '_')}", unlabeled, epochs, extra)
+            if start == "synth+dig":   # DiG trains no CTC head: keep the synthetic one
+                encoder = with_encoder(Path(self.args.synth_weights), encoder,
+                                       encoder.with_name("start.pth"))
+            self.pretrained[start] = {"encoder": str(encoder), "cpu_s": timer.cpu,
+                                      "wall_s": timer.wall, "steps": epochs * steps_per_epoch}
+            self._record(("pretrain", start), self.pretrained[start])
         return Path(self.pretrained[start]["encoder"])
 
     def run(self) -> list[Result]:
         args = self.args
         kept = self._load_ledger()
+        self.pretrained = {key[1]: record for key, record in kept.items() if key[0] == "pretrain"}
         self.probe_costs(kept)
         LOG.info("CPU seconds per step: %s", {k: round(v, 3) for k, v in self.cost.items()})
         self.semi_start = 0 if args.smoke else int(load_config(str(SEMI_CONFIG))["Semi"]["start_step"])
@@ -336,15 +333,14 @@ class Bench:
                     if key in kept:
                         self.results.append(Result(**kept[key]["result"]))
                         continue
-                    self.results.append(self.run_arm(arm, budget, seed, data, spe, kept))
+                    self.results.append(self.run_arm(arm, budget, seed, data, spe))
                     self._record(key, {"result": asdict(self.results[-1])})
                     self.write_report()
         return self.results
 
-    def run_arm(self, arm: str, budget: int, seed: int, data: Path, spe: int,
-                kept: dict) -> Result:
+    def run_arm(self, arm: str, budget: int, seed: int, data: Path, spe: int) -> Result:
         start, method = ARMS[arm]
-        weights = self.starting_point(start, kept)
+        weights = self.starting_point(start)
         budget_s = self.args.minutes * 60
         extra = [f"Global.seed={seed}"] + ([f"Global.pretrained_model={weights}"] if weights else [])
         # the config delays consistency until a model from random weights reads; one that
