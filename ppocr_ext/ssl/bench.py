@@ -28,8 +28,10 @@ final weights are evaluated (the teacher for semi).
 
 Every finished run is appended to `<work>/results.jsonl` and the report is rewritten
 after each, so an interrupted bench loses at most the run in progress: the same command
-skips what is done (runs of other settings are not reused). Seeds are the outer loop,
-so a partial report has whole first seeds.
+skips what is done (runs of other settings are not reused). The report holds every run
+kept there with the same settings, so commands that split the plan (other budgets,
+arms or seeds) add up to one table, each command named. Seeds are the outer loop, so
+a partial report has whole first seeds.
 """
 from __future__ import annotations
 
@@ -205,6 +207,9 @@ class Bench:
         self.tiny = SMOKE_OVERRIDES if args.smoke else []
         self.batch = 8 if args.smoke else 64
         self.results: list[Result] = []
+        self.commands: list[str] = []
+        self.planned: list[tuple] = []
+        self.missing: list[tuple] = []
         self.cost: dict[str, float] = {}
         self.pretrained: dict[str, dict] = {}   # starting point -> {encoder, cpu_s, wall_s, steps}
         self.ledger = self.work / "results.jsonl"
@@ -318,6 +323,13 @@ class Bench:
         args = self.args
         kept = self._load_ledger()
         self.pretrained = {key[1]: record for key, record in kept.items() if key[0] == "pretrain"}
+        runs = [(key, record) for key, record in kept.items() if key[0] == "run"]
+        self.results = [Result(**record["result"]) for _, record in runs]
+        self.commands = list(dict.fromkeys([record.get("command", "?") for _, record in runs]
+                                           + [args.command]))
+        self.planned = [("run", budget, arm, seed) for seed in args.seeds for budget in args.budgets
+                        for arm in (args.arms if seed == args.seeds[0] else args.seed_arms)]
+        self.missing = [key for key in self.planned if key not in kept]
         self.probe_costs(kept)
         LOG.info("CPU seconds per step: %s", {k: round(v, 3) for k, v in self.cost.items()})
         self.semi_start = 0 if args.smoke else int(load_config(str(SEMI_CONFIG))["Semi"]["start_step"])
@@ -331,10 +343,10 @@ class Bench:
                 for arm in args.arms if seed == args.seeds[0] else args.seed_arms:
                     key = ("run", budget, arm, seed)
                     if key in kept:
-                        self.results.append(Result(**kept[key]["result"]))
                         continue
                     self.results.append(self.run_arm(arm, budget, seed, data, spe))
-                    self._record(key, {"result": asdict(self.results[-1])})
+                    self._record(key, {"result": asdict(self.results[-1]), "command": args.command})
+                    self.missing.remove(key)
                     self.write_report()
         return self.results
 
@@ -364,11 +376,12 @@ class Bench:
 
     def report(self, command: str) -> str:
         args = self.args
-        planned = len(args.seeds) * len(args.budgets) * len(args.arms)
         lines = [
             "# Self- and semi-supervised recognition at a fixed label and CPU budget",
             "",
-            f"Command: `{command}`  ",
+            *([f"Command: `{command}`  "] if self.commands == [command] else
+              ["Commands (the same settings; every run they finished is a row): "
+               + "; ".join(f"`{c}`" for c in self.commands) + "  "]),
             f"Labelled crops: `{args.train}` (random subsets); test (low-resolution) crops: "
             f"`{args.test}`, exact match, case-sensitive.  ",
             f"CPU budget per arm: {args.minutes:g} min of process CPU time (all threads); "
@@ -389,8 +402,9 @@ class Bench:
             "inflated, CPU times are not).",
             *(["", "**--smoke run: a tiny model for a few steps on rendered crops; the "
                "figures only show the plumbing works.**"] if args.smoke else []),
-            *(["", f"**Partial: {len(self.results)} of {planned} runs so far (the same "
-               "command continues).**"] if len(self.results) < planned else []),
+            *(["", f"**Partial: {len(self.planned) - len(self.missing)} of {len(self.planned)} "
+               "runs of the last command so far (the same command continues).**"]
+              if self.missing else []),
             "",
             "| labelled crops | arm | starts from | seeds | steps | CPU min | exact match "
             "(mean) | per seed | spread | 1 - NED |",
