@@ -329,7 +329,7 @@ bench-onnx: export-onnx
 # (process CPU minutes): random weights, DiG, the synthetic-crop pre-training (the encoder
 # bench's SVTR-Tiny arm: 90 CPU-minutes of rendered crops, no real frame) and DiG continued
 # from it, each with CTC alone or with EMA-teacher consistency on the unlabeled test crops.
-# ~4 CPU-hours with these defaults; it resumes (finished runs are kept in SSL_WORK, and
+# ~3.5 CPU-hours with these defaults; it resumes (finished runs are kept in SSL_WORK, and
 # commands that split the plan add up to one report).
 SSL_BUDGETS       ?= 1000 10000
 SSL_MINUTES       ?= 6
