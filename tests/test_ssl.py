@@ -263,6 +263,7 @@ def test_bench_smoke_writes_the_report_and_a_rerun_trains_nothing(tmp_path):
     arms = ["scratch", "dig", "semi", "dig+semi"]   # no --synth-weights: no synth arm
     assert [(r.budget, r.arm, r.seed) for r in results] == [(32, arm, 0) for arm in arms]
     assert all(0.0 <= r.acc <= 1.0 and r.steps > 0 for r in results)
+    assert [r.student_acc is not None for r in results] == [False, False, True, True]
     text = out.read_text()
     assert "Command: `python tools/bench_ssl.py --smoke --work" in text
     rows = [line.split(" | ")[:3] for line in text.splitlines() if line.startswith("| 32 |")]

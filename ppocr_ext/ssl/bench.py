@@ -24,7 +24,10 @@ whose difference is the cost of the extra steps without the start-up cost. Every
 runs in this process with `num_workers: 0`, so the CPU time counts all the work (wall
 time is reported too; other jobs on the machine inflate it, not the CPU time). No
 arm sees test labels during training, and none selects weights on the test set: the
-final weights are evaluated (the teacher for semi).
+final weights are evaluated: the teacher for semi (the model train_semi exports), and
+its student beside it in its own column, since after ~100 steps an EMA teacher still
+holds part of its starting weights (0.99^90 = 0.40) and read 4 points below its student
+(bench/ssl.md).
 
 Every finished run is appended to `<work>/results.jsonl` and the report is rewritten
 after each, so an interrupted bench loses at most the run in progress: the same command
@@ -107,6 +110,7 @@ class Result:
     wall_s: float
     acc: float
     norm_edit: float
+    student_acc: float | None = None   # semi arms: the student's exact match beside the teacher's
 
 
 class CpuTimer:
@@ -324,7 +328,8 @@ class Bench:
         kept = self._load_ledger()
         self.pretrained = {key[1]: record for key, record in kept.items() if key[0] == "pretrain"}
         runs = [(key, record) for key, record in kept.items() if key[0] == "run"]
-        self.results = [Result(**record["result"]) for _, record in runs]
+        self.results = [self.with_student(key, Result(**record["result"]), record)
+                        for key, record in runs]
         self.commands = list(dict.fromkeys([record.get("command", "?") for _, record in runs]
                                            + [args.command]))
         self.planned = [("run", budget, arm, seed) for seed in args.seeds for budget in args.budgets
@@ -350,6 +355,16 @@ class Bench:
                     self.write_report()
         return self.results
 
+    def with_student(self, key: tuple, result: Result, record: dict) -> Result:
+        """A kept semi run from before the student was read beside the teacher: read it
+        (the run's latest.pth) and record it."""
+        if ARMS[result.arm][1] != "semi" or result.student_acc is not None:
+            return result
+        name = f"{result.arm.replace('+', '_')}_{result.budget}_seed{result.seed}"
+        result.student_acc = self.accuracy(self.work / "runs" / name / "latest.pth")[0]
+        self._record(key, {"result": asdict(result), "command": record.get("command", "?")})
+        return result
+
     def run_arm(self, arm: str, budget: int, seed: int, data: Path, spe: int) -> Result:
         start, method = ARMS[arm]
         weights = self.starting_point(start)
@@ -368,8 +383,10 @@ class Bench:
             final = (self.semi(name, data, epochs, extra) if method == "semi"
                      else self.supervised(name, data, epochs, extra))
         acc, ned = self.accuracy(final)
+        student = self.accuracy(final.with_name("latest.pth"))[0] if method == "semi" else None
         LOG.info("budget %d, %s, seed %d: acc %.4f", budget, arm, seed, acc)
-        return Result(budget, arm, seed, epochs, epochs * spe, timer.cpu, timer.wall, acc, ned)
+        return Result(budget, arm, seed, epochs, epochs * spe, timer.cpu, timer.wall, acc, ned,
+                      student)
 
     def write_report(self) -> None:
         atomic_write_text(Path(self.args.out), self.report(self.args.command))
@@ -407,28 +424,32 @@ class Bench:
               if self.missing else []),
             "",
             "| labelled crops | arm | starts from | seeds | steps | CPU min | exact match "
-            "(mean) | per seed | spread | 1 - NED |",
-            "|---:|---|---|---:|---:|---:|---:|---|---:|---:|",
+            "(mean) | per seed | spread | 1 - NED | semi: the student's exact match |",
+            "|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|",
         ]
         table = summarise(self.results)
         for (budget, arm), row in table.items():
             lines.append(f"| {budget} | {arm} | {ARMS[arm][0]} | {row['seeds']} | {row['steps']} | "
                          f"{row['cpu_min']:.1f} | {row['acc']:.4f} | "
                          f"{' '.join(f'{a:.3f}' for a in row['per_seed'])} | "
-                         f"{row['spread']:.3f} | {row['ned']:.4f} |")
+                         f"{row['spread']:.3f} | {row['ned']:.4f} | "
+                         + ("-" if row["student"] is None else f"{row['student']:.4f}") + " |")
         lines += ["", *comparisons(table)]
         return "\n".join(lines) + "\n"
 
 
 def summarise(results: list[Result]) -> dict[tuple[int, str], dict]:
     """Per (budget, arm): mean exact match and 1 - NED over seeds, the per-seed values,
-    their spread (max - min), mean steps and CPU minutes; in the order first run."""
+    their spread (max - min), mean steps and CPU minutes, the semi students' mean exact
+    match (None when a run lacks it); in the order first run."""
     groups: dict[tuple[int, str], list[Result]] = {}
     for result in results:
         groups.setdefault((result.budget, result.arm), []).append(result)
     return {key: {"seeds": len(rows), "per_seed": [r.acc for r in rows],
                   "acc": float(np.mean([r.acc for r in rows])),
                   "ned": float(np.mean([r.norm_edit for r in rows])),
+                  "student": (None if any(r.student_acc is None for r in rows)
+                              else float(np.mean([r.student_acc for r in rows]))),
                   "spread": max(r.acc for r in rows) - min(r.acc for r in rows),
                   "steps": round(float(np.mean([r.steps for r in rows]))),
                   "cpu_min": float(np.mean([r.cpu_s for r in rows])) / 60}
