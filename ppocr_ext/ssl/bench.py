@@ -328,8 +328,7 @@ class Bench:
         kept = self._load_ledger()
         self.pretrained = {key[1]: record for key, record in kept.items() if key[0] == "pretrain"}
         runs = [(key, record) for key, record in kept.items() if key[0] == "run"]
-        self.results = [self.with_student(key, Result(**record["result"]), record)
-                        for key, record in runs]
+        self.results = [Result(**record["result"]) for _, record in runs]
         self.commands = list(dict.fromkeys([record.get("command", "?") for _, record in runs]
                                            + [args.command]))
         self.planned = [("run", budget, arm, seed) for seed in args.seeds for budget in args.budgets
@@ -340,30 +339,20 @@ class Bench:
         self.semi_start = 0 if args.smoke else int(load_config(str(SEMI_CONFIG))["Semi"]["start_step"])
         for seed in args.seeds:
             for budget in args.budgets:
+                todo = [key for key in self.missing if key[1] == budget and key[3] == seed]
+                if not todo:
+                    continue
                 data = sample_lmdb(Path(args.train), budget,
                                    self.work / "data" / f"labelled_{budget}", seed=budget)
                 spe = count_lmdb_samples(data) // self.batch
                 if spe == 0:
                     raise ConfigError(f"label budget {budget}: fewer crops than one batch")
-                for arm in args.arms if seed == args.seeds[0] else args.seed_arms:
-                    key = ("run", budget, arm, seed)
-                    if key in kept:
-                        continue
-                    self.results.append(self.run_arm(arm, budget, seed, data, spe))
+                for key in todo:
+                    self.results.append(self.run_arm(key[2], budget, seed, data, spe))
                     self._record(key, {"result": asdict(self.results[-1]), "command": args.command})
                     self.missing.remove(key)
                     self.write_report()
         return self.results
-
-    def with_student(self, key: tuple, result: Result, record: dict) -> Result:
-        """A kept semi run from before the student was read beside the teacher: read it
-        (the run's latest.pth) and record it."""
-        if ARMS[result.arm][1] != "semi" or result.student_acc is not None:
-            return result
-        name = f"{result.arm.replace('+', '_')}_{result.budget}_seed{result.seed}"
-        result.student_acc = self.accuracy(self.work / "runs" / name / "latest.pth")[0]
-        self._record(key, {"result": asdict(result), "command": record.get("command", "?")})
-        return result
 
     def run_arm(self, arm: str, budget: int, seed: int, data: Path, spe: int) -> Result:
         start, method = ARMS[arm]
