@@ -12,11 +12,13 @@ in configs/rec and configs/ssl) because on a CPU with native bf16 arithmetic
 it torch EMULATES bf16 and the same step gets several times slower: measured on an AMD
 EPYC with AVX2 only (2 threads), one strip-classifier step at batch 64 took 0.62 s in
 fp32 and 4.5 s under bf16 autocast, which turned `make localize` from minutes into an
-hour. So a training config's "bf16: true" means "where the hardware does bf16": this
-module resolves it, once per run, and says so in the log when it falls back to fp32.
+hour. So a config's "bf16: true" means "where the hardware does bf16": this module
+resolves it (`bf16_where_native`), once per run, and says so in the log when it falls back
+to fp32. The localiser's `inference.bf16` is resolved the same way (measured 2026-12-06 on
+2 AVX512-BF16 EPYC cores: the demo's 1,547 test frames localised in 5.7 s instead of 9.3 s,
+end-to-end exact match unchanged).
 
-Inference flags (`--bf16`, `inference.bf16`) are off by default and do as they are told:
-benchmarks use them to measure bf16 itself.
+The recogniser's `--bf16` flag does as it is told: benchmarks use it to measure bf16 itself.
 """
 from __future__ import annotations
 
@@ -45,16 +47,16 @@ def native_bf16(device: str = "cpu") -> bool:
 _reported: set[str] = set()
 
 
-def training_bf16(requested: bool, device: str = "cpu", key: str = "bf16") -> bool:
+def bf16_where_native(requested: bool, device: str = "cpu", key: str = "bf16") -> bool:
     """`requested` where the device does bf16 natively, else False, logging once per
-    config `key` why the run trains in fp32 instead."""
+    config `key` why the run computes in fp32 instead."""
     if not requested:
         return False
     if native_bf16(device):
         return True
     if key not in _reported:
         _reported.add(key)
-        log.warning("%s: true, but this %s has no native bf16 (AVX512-BF16/AMX): training in "
+        log.warning("%s: true, but this %s has no native bf16 (AVX512-BF16/AMX): running in "
                     "fp32, which is several times faster here than emulated bf16",
                     key, device.upper())
     return False

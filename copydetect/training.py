@@ -27,7 +27,7 @@ from tqdm import tqdm
 from common.atomic import atomic_path
 from common.config import ConfigError, load_checked_config
 from common.copy_edits import apply_chain, random_chain
-from common.hardware import training_bf16
+from common.hardware import bf16_where_native
 from common.images import decode_frames, list_image_files
 from common.schedules import cosine_lr
 from common.split import video_id
@@ -158,7 +158,7 @@ def train_descriptor(config: dict, resume: bool = False, stop_after: int | None 
         log.info("resuming %s at step %d", latest, start)
     bank = FrameBank(config["data"]["frames"], config["data"]["max_frames"],
                      tuple(config["data"]["cache_size"]), train["seed"])
-    bf16 = training_bf16(train["bf16"], key="train.bf16")
+    bf16 = bf16_where_native(train["bf16"], key="train.bf16")
     stop = train["steps"] if stop_after is None else min(train["steps"], start + stop_after)
     batches = torch.utils.data.DataLoader(_Batches(bank, config, start, stop), batch_size=None,
                                           num_workers=train["workers"], prefetch_factor=4 if train["workers"] else None)

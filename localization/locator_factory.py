@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from common.errors import UserError
-from common.hardware import training_bf16
+from common.hardware import bf16_where_native
 from localization.frame_records import list_frames
 from localization.line_head import line_targets, train_line_head
 from localization.locator import METHODS, Locator, WorkParams
@@ -107,7 +107,7 @@ def _locator(config: dict, method: str | None, decision: str | None, id_line: bo
         work_set = _work_set(config, cache)
         classifier = train_classifier(work_set, work, model_cfg["channels"], train["steps"],
                                       train["batch_size"], train["lr"], train["seed"],
-                                      training_bf16(train["bf16"], key="train.bf16"))
+                                      bf16_where_native(train["bf16"], key="train.bf16"))
         projection = fit_projection(classifier, work_set, work, train["batch_size"],
                                     ddt["orient_pairs"], train["seed"])
         head = None
@@ -117,7 +117,7 @@ def _locator(config: dict, method: str | None, decision: str | None, id_line: bo
                   partner_strips=tuple(ddt["partner_strips"]), threshold=ddt["threshold"],
                   join_gap=ddt["join_gap"], pick=ddt["pick"],
                   side_peak_weight=ddt["side_peak_weight"],
-                  bf16=config["inference"]["bf16"])
+                  bf16=bf16_where_native(config["inference"]["bf16"], key="inference.bf16"))
     if use_head and (head is None or (fit and config["line_head"]["force"])):
         if not fit:
             raise _missing("line head in the classifier checkpoint (line_head.use is true)",
@@ -140,7 +140,7 @@ def _locator(config: dict, method: str | None, decision: str | None, id_line: bo
             targets = pseudo_boxes(teacher, _work_set(config, cache))
             regressor = train_regressor(targets, model_cfg["channels"], psol["steps"],
                                         psol["batch_size"], psol["lr"], train["seed"],
-                                        training_bf16(train["bf16"], key="train.bf16"))
+                                        bf16_where_native(train["bf16"], key="train.bf16"))
             save_regressor(psol_checkpoint, regressor, work)
             log.info("saved PSOL box regressor to %s", psol_checkpoint)
     torch.set_num_threads(int(config["inference"]["threads"]))

@@ -24,7 +24,7 @@ from common.atomic import atomic_write_text
 from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from pipeline.assemble import add_reader_arguments, build_reader, recogniser_name
-from pipeline.box_reading import crop_tightness, read_boxes
+from pipeline.box_reading import crop_tightness, exact_by_pitch, read_boxes
 from pipeline.read_ids import FrameReading, IdReader
 from pipeline.reports import load_truth, score
 from ppocr_ext.glyph_ceiling import closest_pairs, coin_flip_ceiling, indistinguishable_groups, render_glyphs
@@ -157,6 +157,18 @@ def to_markdown(results: dict) -> str:
             tight = "-" if c["exact_tight"] is None else f"{c['exact_tight']:.4f}"
             lines.append(f"| {name} | {c['hit']:.4f} | {c['width_ratio_p50']} / {c['width_ratio_p90']} / "
                          f"{c['width_ratio_p95']} | {c['within_1.3x']:.4f} | {tight} / {loose} |")
+    pitched = {name: s["by_pitch"] for name, s in results["sets"].items() if s.get("by_pitch")}
+    if pitched:
+        lines += ["", "## Exact match by glyph pitch", "",
+                  "Pitch: the ID's ink width in frame pixels over its length (the generator's boxes): "
+                  "how many pixels each glyph has. Cells: exact / truth among the k best (frames).", "",
+                  "| frames | " + " | ".join(_pitch_label(b["pitch_px"]) for b in _all_bins(pitched)) + " |",
+                  "|---|" + "---|" * len(_all_bins(pitched))]
+        for name, rows in pitched.items():
+            cells = {r["pitch_px"][0]: r for r in rows}
+            lines.append(f"| {name} | " + " | ".join(
+                f"{c['exact_match']:.3f} / {c['truth_in_alternatives']:.3f} ({c['n']})"
+                if (c := cells.get(b["pitch_px"][0])) else "-" for b in _all_bins(pitched)) + " |")
     for name, s in results["sets"].items():
         lines += ["", f"## Ambiguity report: {name}", "", "| confusion | count |", "|---|---|"]
         lines += [f"| {c['pair']} | {c['count']} |" for c in s["score"]["confusions"]]
@@ -180,6 +192,19 @@ def to_markdown(results: dict) -> str:
                   "| wall minutes | step | val exact match |", "|---|---|---|"]
         lines += [f"| {c['minutes']} | {c['step']} | {c['val_acc']:.4f} |" for c in results["training_curve"]]
     return "\n".join(lines) + "\n"
+
+
+def _all_bins(pitched: dict) -> list[dict]:
+    """The pitch bins any set has, in order."""
+    seen = {r["pitch_px"][0]: r for rows in pitched.values() for r in rows}
+    return [seen[low] for low in sorted(seen)]
+
+
+def _pitch_label(edges: list[float]) -> str:
+    low, high = edges
+    if low == 0:
+        return f"< {high:g} px"
+    return f">= {low:g} px" if high is None else f"{low:g}-{high:g} px"
 
 
 def bench_e2e_main(argv: list[str] | None = None) -> dict:
@@ -213,6 +238,7 @@ def bench_e2e_main(argv: list[str] | None = None) -> dict:
             results["sets"][name]["gt_boxes"] = read_boxes(
                 reader.recognizer, Path(frames), boxes, Path(frames).name, truth, args.k)
             results["sets"][name]["crops"] = crop_tightness(readings, boxes, Path(frames).name, truth)
+            results["sets"][name]["by_pitch"] = exact_by_pitch(readings, boxes, Path(frames).name, truth)
         failure_grid(readings, truth, reader, Path(frames), report_file(out, f"_failures_{name}.png"))
         plot_confusions(report["confusions"], report_file(out, f"_confusions_{name}.png"))
     results["glyphs"] = glyph_report({name: DEFAULT_FONT_ROOT / face.relative_path

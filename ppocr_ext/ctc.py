@@ -33,8 +33,16 @@ def _candidates(probs: np.ndarray, cutoff: float) -> list[np.ndarray]:
     return [np.flatnonzero(row) for row in keep]
 
 
+# The symbols a step offers the beam: those at or above this posterior. Measured 2026-12-06
+# on the released recogniser's posteriors of the demo's 1,547 low-resolution test frames
+# (k = 3, beam 16): 1e-3 / 3e-3 / 1e-2 took 2.82 / 1.76 / 0.92 s and gave the same exact
+# match (0.6025) and truth in the top 3 (0.7246): a symbol under 1% at every step of its
+# glyph does not make a top-3 reading.
+CUTOFF = 1e-2
+
+
 def ctc_kbest(probs: np.ndarray, charset: list[str], k: int = 3, beam: int = 16,
-              cutoff: float = 1e-3) -> list[tuple[str, float]]:
+              cutoff: float = CUTOFF) -> list[tuple[str, float]]:
     """Return the `k` most probable strings for one sequence of CTC posteriors.
 
     probs: (T, C) softmax outputs, column 0 the blank, column i>0 is `charset[i-1]`.

@@ -69,7 +69,7 @@ from tqdm import tqdm
 
 from common.atomic import atomic_write_text
 from common.config import ConfigError
-from common.hardware import training_bf16
+from common.hardware import bf16_where_native
 from ppocr_ext import checkpoint, plugins
 
 _loaded = False
@@ -465,7 +465,7 @@ def build_trainer(cfg: dict, mode: str):
 
     glob = cfg["Global"]
     glob.setdefault("device", "cpu")
-    glob["use_amp"] = training_bf16(glob.get("use_amp", False), glob["device"], "Global.use_amp")
+    glob["use_amp"] = bf16_where_native(glob.get("use_amp", False), glob["device"], "Global.use_amp")
     glob.setdefault("log_smooth_window", 20)
     glob.setdefault("print_batch_step", 10)
     tensorboard = bool(glob.get("use_tensorboard")) and mode == "train"

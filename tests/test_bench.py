@@ -84,6 +84,35 @@ def test_crop_tightness_measures_hits_width_ratios_and_reading_by_tightness(tmp_
     assert report["width_ratio_p50"] == pytest.approx(1.095, abs=0.01)
 
 
+def test_exact_match_is_broken_down_by_glyph_pitch_and_tabled():
+    from pipeline.bench import to_markdown
+    from pipeline.box_reading import exact_by_pitch
+    from pipeline.read_ids import FrameReading
+
+    # 8-symbol IDs: ink widths 36, 44 and 90 px are 4.5, 5.5 and 11.25 px per glyph
+    boxes = {"a.jpg": {"id_box": [0, 0, 36, 8]}, "b.jpg": {"id_box": [0, 0, 36, 8]},
+             "c.jpg": {"id_box": [10, 0, 54, 8]}, "d.jpg": {"id_box": [0, 0, 90, 12]}}
+    truth = {name: "abcdefgh" for name in boxes}
+    read = lambda name, text, alts: FrameReading(name, text, 1.0, [0, 0, 1, 1], "top",
+                                                 [(t, 0.1) for t in alts])
+    readings = [read("a.jpg", "abcdefgh", ["abcdefgh"]), read("b.jpg", "abcdefgn", ["abcdefgn", "abcdefgh"]),
+                read("c.jpg", "abcdefg", ["abcdefg"]), read("d.jpg", "abcdefgh", ["abcdefgh"]),
+                read("unlabelled.jpg", "x", ["x"])]
+    rows = exact_by_pitch(readings, boxes, "test", truth)
+    assert [(r["pitch_px"], r["n"], r["exact_match"], r["truth_in_alternatives"]) for r in rows] == [
+        ([4.0, 5.0], 2, 0.5, 1.0), ([5.0, 6.0], 1, 0.0, 0.0), ([10.0, None], 1, 1.0, 1.0)]
+    table = to_markdown({"command": "c", "date": "d", "machine": {}, "localiser": "l",
+                         "recogniser": "r", "k": 3, "glyphs": [], "sets": {}}
+                        | {"sets": {"low": {"score": {"n": 4, "exact_match": 0.5, "norm_edit_distance": 0.1,
+                                                      "truth_in_top3": 0.75, "confusions": [],
+                                                      "forgiven_cumulative": []},
+                                            "timing": {"frames_per_second": 1, "localise": 1,
+                                                       "recognise": 1, "beam_search": 1},
+                                            "peak_memory_mb": 1, "by_pitch": rows}}})
+    assert "| frames | 4-5 px | 5-6 px | >= 10 px |" in table
+    assert "| low | 0.500 / 1.000 (2) | 0.000 / 0.000 (1) | 1.000 / 1.000 (1) |" in table
+
+
 def test_bench_without_a_model_reads_with_the_released_ones(frames, tmp_path):  # noqa: F811
     folder, labels, ids = frames
     out = tmp_path / "bench"

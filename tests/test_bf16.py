@@ -19,19 +19,19 @@ def hardware(monkeypatch):
 
 def test_bf16_is_granted_only_where_native(hardware):
     hardware(True)
-    assert bf16.training_bf16(True) is True
-    assert bf16.training_bf16(False) is False
+    assert bf16.bf16_where_native(True) is True
+    assert bf16.bf16_where_native(False) is False
     hardware(False)
-    assert bf16.training_bf16(True) is False
+    assert bf16.bf16_where_native(True) is False
 
 
 def test_the_fallback_to_fp32_is_logged_once_per_key(hardware, caplog):
     hardware(False)
     with caplog.at_level(logging.WARNING, logger="common.hardware"):
         for _ in range(3):
-            bf16.training_bf16(True, key="train.bf16")
-        bf16.training_bf16(True, key="Global.use_amp")
-        bf16.training_bf16(False, key="other.key")
+            bf16.bf16_where_native(True, key="train.bf16")
+        bf16.bf16_where_native(True, key="Global.use_amp")
+        bf16.bf16_where_native(False, key="other.key")
     messages = [record.getMessage() for record in caplog.records]
     assert len(messages) == 2
     assert messages[0].startswith("train.bf16: true") and "fp32" in messages[0]

@@ -203,7 +203,7 @@ def test_extra_fit_folders_join_the_fitting_frames_only(tiny_config, tmp_path):
         pipeline._work_set(extra, {})
 
 
-def test_training_bf16_is_resolved_for_the_hardware(tiny_config, tmp_path, monkeypatch):
+def test_bf16_where_native_is_resolved_for_the_hardware(tiny_config, tmp_path, monkeypatch):
     config, _ = tiny_config
     config = apply_overrides(copy.deepcopy(config), {"train.bf16": True, "train.force": True,
                                                      "train.max_frames": 20, "model.checkpoint": str(tmp_path / "m.pt")})

@@ -139,7 +139,7 @@ def test_without_a_model_the_reader_uses_the_release_or_says_how_to_build_it(mon
     from ppocr_ext import released
     from ppocr_ext.rec_config import ConfigError
 
-    monkeypatch.setattr(released, "RELEASED_ONNX", tmp_path / "missing.onnx")
+    monkeypatch.setattr(released, "RELEASED_INT8", tmp_path / "missing.onnx")
     with pytest.raises(ConfigError, match="make train-release"):
         released.released_model()
     (tmp_path / "missing.onnx").write_bytes(b"x")
@@ -171,4 +171,4 @@ def test_the_importable_reader_defaults_to_the_released_models(monkeypatch):
     assemble.assemble_reader()
     assert seen["loc"]["model"]["checkpoint"].endswith("models/loc_ddt/strip_ddt.pt")
     assert seen["loc"]["output"]["id_line"] is True
-    assert seen["rec"] == [str(assemble.PROJECT_ROOT / "models" / "svtr_tiny_synth" / "model.onnx")]
+    assert seen["rec"] == [str(assemble.PROJECT_ROOT / "models" / "svtr_tiny_synth" / "model.int8.onnx")]

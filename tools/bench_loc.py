@@ -53,13 +53,13 @@ ROWS = (
     Row("strip classifier + DDT, side by logits only", "ddt", "classifier",
         overrides={"ddt.side_peak_weight": 0.0}),
     Row("strip classifier + DDT", "ddt", "classifier"),
-    Row("strip classifier + DDT, bf16", "ddt", "classifier", overrides={"inference.bf16": True}),
+    Row("strip classifier + DDT, fp32", "ddt", "classifier", overrides={"inference.bf16": False}),
     Row("strip classifier + DDT + ID-line cut, lowest-line rule", "ddt", "classifier", True,
         {"line_head.use": False}),
     Row("strip classifier + DDT + ID-line cut", "ddt", "classifier", True),
     Row("DDT over strip 1 + strip N", "ddt", "ddt"),
     Row("PSOL regressor", "psol", "classifier"),
-    Row("PSOL regressor, bf16", "psol", "classifier", overrides={"inference.bf16": True}),
+    Row("PSOL regressor, fp32", "psol", "classifier", overrides={"inference.bf16": False}),
     Row("PSOL regressor + ID-line cut", "psol", "classifier", True),
 )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common.hardware import training_bf16
+from common.hardware import bf16_where_native
 from ppocr_ext.rec_config import ConfigError
 
 
@@ -40,7 +40,7 @@ def autocast(enabled: bool):
     """bfloat16 autocast on the CPU when `Global.use_amp` asks for it and the CPU does
     bf16 natively (1.9-2.7x faster there, DESIGN.md; emulated, slower: common.hardware)."""
     return torch.autocast("cpu", dtype=torch.bfloat16,
-                          enabled=training_bf16(bool(enabled), key="Global.use_amp"))
+                          enabled=bf16_where_native(bool(enabled), key="Global.use_amp"))
 
 
 def log_to_file(logger: logging.Logger, output_dir: str | Path) -> logging.Handler:
