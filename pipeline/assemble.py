@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from pathlib import Path
 
 import torch
 
+from common.hardware import native_bf16
 from localization.config import load_config, parse_overrides
 from localization.locator_factory import load_locator
 from pipeline.read_ids import IdReader
@@ -24,8 +26,12 @@ RELEASED_LOC_OPTS = [f"model.checkpoint={PROJECT_ROOT / 'models' / 'loc_ddt' / '
 
 
 def recogniser_name(model: list[str] | None) -> str:
-    """How a report names the recogniser of `--model`: its paths, or `released`."""
-    return " ".join(model or ["released"])
+    """How a report names the recogniser of `--model`: its paths, or `released (the form
+    read here)`."""
+    if model:
+        return " ".join(model)
+    form = [str(Path(path).relative_to(PROJECT_ROOT)) for path in released_model()]
+    return f"released ({' '.join(form)}{', bf16 autocast' if len(form) == 2 and native_bf16() else ''})"
 
 
 def add_reader_arguments(parser: argparse.ArgumentParser, threads: int = 2) -> argparse.ArgumentParser:
@@ -68,5 +74,7 @@ def assemble_reader(loc_config: str = DEFAULT_LOC_CONFIG, loc_opts: list[str] = 
                                 *(["-o", *loc_opts] if loc_opts else [])])
     locator = load_locator(load_config(loc_config, parse_overrides([*released, *loc_opts])),
                            train_command=train_command)
-    recognizer = load_recognizer(model or released_model(), bf16=bf16)
+    if not model:   # the released recogniser, in its fastest form here (ppocr_ext.released)
+        model, bf16 = released_model(), bf16 or native_bf16()
+    recognizer = load_recognizer(model, bf16=bf16)
     return IdReader(locator, recognizer, k=k, batch_size=batch_size, scales=scales)

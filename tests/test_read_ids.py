@@ -139,6 +139,7 @@ def test_without_a_model_the_reader_uses_the_release_or_says_how_to_build_it(mon
     from ppocr_ext import released
     from ppocr_ext.rec_config import ConfigError
 
+    monkeypatch.setattr(released, "native_bf16", lambda: False)
     monkeypatch.setattr(released, "RELEASED_INT8", tmp_path / "missing.onnx")
     with pytest.raises(ConfigError, match="make train-release"):
         released.released_model()
@@ -158,17 +159,25 @@ def test_a_zero_batch_or_an_output_file_is_one_usage_error(tmp_path, capsys):
     assert "is a file" in capsys.readouterr().err and (tmp_path / "out.txt").read_text() == "mine"
 
 
-def test_the_importable_reader_defaults_to_the_released_models(monkeypatch):
-    """`assemble_reader()` loads models/loc_ddt and models/svtr_tiny_synth; a user's own
-    localiser config gets no released options."""
+@pytest.mark.parametrize("native", [True, False])
+def test_the_importable_reader_defaults_to_the_released_models(monkeypatch, native):
+    """`assemble_reader()` loads models/loc_ddt and models/svtr_tiny_synth (torch under
+    bf16 where the CPU does bf16, the int8 ONNX file elsewhere); a user's own localiser
+    config gets no released options."""
     from pipeline import assemble
+    from ppocr_ext import released
 
     seen = {}
+    monkeypatch.setattr(released, "native_bf16", lambda: native)
+    monkeypatch.setattr(assemble, "native_bf16", lambda: native)
     monkeypatch.setattr(assemble, "load_locator", lambda config, **_: seen.setdefault(
         "loc", config) and Locator("direct", WorkParams(), Margins()))
-    monkeypatch.setattr(assemble, "load_recognizer",
-                        lambda model, bf16=False: seen.setdefault("rec", model) and ScriptedRecognizer([]))
+    monkeypatch.setattr(assemble, "load_recognizer", lambda model, bf16=False: seen.update(
+        rec=model, bf16=bf16) or ScriptedRecognizer([]))
     assemble.assemble_reader()
     assert seen["loc"]["model"]["checkpoint"].endswith("models/loc_ddt/strip_ddt.pt")
     assert seen["loc"]["output"]["id_line"] is True
-    assert seen["rec"] == [str(assemble.PROJECT_ROOT / "models" / "svtr_tiny_synth" / "model.int8.onnx")]
+    release = assemble.PROJECT_ROOT / "models" / "svtr_tiny_synth"
+    expected = [str(release / "config.yml"), str(release / "model.pth")] if native else \
+        [str(release / "model.int8.onnx")]
+    assert seen["rec"] == expected and seen["bf16"] is native
