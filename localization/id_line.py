@@ -125,13 +125,26 @@ def text_runs(profile: np.ndarray, min_rows: int, threshold: float = THRESHOLD) 
 # between glyphs it may cross, the share of the line's own energy a column must carry,
 # and the padding added past the last such column
 WIDEN_REACH, WIDEN_GAP, WIDEN_BAR, WIDEN_PAD = 5.0, 1.0, 0.15, 0.3
+# trimming: where the box overhangs the line's outermost text column, the padding (line
+# heights) it keeps past that column. Without trimming a third of the crops were 1.3x the
+# mark's width or more (DDT's blob plus the frame-relative margins): the recogniser's
+# 256-pixel-wide input then gave the glyphs fewer columns, and issue #17 asks for 95%
+# within 1.3x. Chosen on the dev sets (data/bench_video, 945 low-res frames; 1,000
+# frames of data/wild_train; released models), hit-rate unchanged on both (0.998, 0.957):
+# exact match / share within 1.3x untrimmed 0.612 / 0.65 and 0.708 / 0.51; trimmed with
+# 0.6 0.627 / 0.96 and 0.730 / 0.87, 0.8 0.625 / 0.96 and 0.713 / 0.87, 1.0 0.623 / 0.96
+# and 0.727 / 0.86, 1.3 0.613 / 0.92 (bench_video). What stays loose on wild frames is a
+# blob over other text on the same rows, which trimming by text energy cannot tell apart.
+TRIM_PAD = 0.6
 
 
-def widen_along_line(rows: np.ndarray, x0: int, x1: int, line_height: float) -> tuple[float, float]:
+def fit_along_line(rows: np.ndarray, x0: int, x1: int, line_height: float) -> tuple[float, float]:
     """Columns [x0', x1') of the ID line in `rows` (the line's padded rows, whole frame
-    width) that the box [x0, x1) may have cut: DDT's blob loses the thin CJK prefix on a
-    bright background, where the heatmap fades but the glyphs' rims still show. Walks out
-    from each side while text energy continues, crossing gaps narrower than a glyph."""
+    width): widened where the box [x0, x1) cut the line (DDT's blob loses the thin CJK
+    prefix on a bright background, where the heatmap fades but the glyphs' rims still
+    show: walk out from each side while text energy continues, crossing gaps narrower than
+    a glyph, then pad by WIDEN_PAD), trimmed where the box overhangs it (to its outermost
+    text column inside the box, padded by TRIM_PAD)."""
     reach = int(WIDEN_REACH * line_height)
     left, right = max(0, x0 - reach), min(rows.shape[1], x1 + reach)
     energy = np.convolve(_energy(rows[:, left:right]).mean(axis=0), np.ones(3) / 3, mode="same")
@@ -139,11 +152,14 @@ def widen_along_line(rows: np.ndarray, x0: int, x1: int, line_height: float) -> 
     if inside.size == 0:
         return float(x0), float(x1)
     bar, gap = WIDEN_BAR * np.percentile(inside, 75), max(1, int(WIDEN_GAP * line_height))
-    pad = WIDEN_PAD * line_height
+    text = np.flatnonzero(inside > bar)
+    if text.size == 0:
+        return float(x0), float(x1)
+    pad, trim_pad = WIDEN_PAD * line_height, TRIM_PAD * line_height
     new_x0 = _last_text_column(energy[:x0 - left][::-1], bar, gap)
     new_x1 = _last_text_column(energy[x1 - left:], bar, gap)
-    return (x0 - new_x0 - pad if new_x0 else float(x0),
-            x1 + new_x1 + pad if new_x1 else float(x1))
+    return (x0 - new_x0 - pad if new_x0 else max(float(x0), x0 + text[0] - trim_pad),
+            x1 + new_x1 + pad if new_x1 else min(float(x1), x0 + text[-1] + 1 + trim_pad))
 
 
 def _last_text_column(energy: np.ndarray, bar: float, gap: int) -> int:

@@ -29,7 +29,7 @@ import torch
 from localization.ddt import DDTProjection, blob_box
 from localization.geometry import (Box, Rows, direct_crop_rows, integer_box, pad_box,
                                    stitch_strips, to_work)
-from localization.id_line import MIN_LINES, id_line_run, padded, widen_along_line
+from localization.id_line import MIN_LINES, fit_along_line, id_line_run, padded
 from localization.model import BoxRegressor, LineHead, StripClassifier, for_inference, normalise
 
 METHODS = ("direct", "ddt", "psol")
@@ -87,7 +87,8 @@ def cut_to_id_line(gray: np.ndarray, result: Localisation, line_height: float | 
     """Second stage (localization/id_line.py): keep only the rows of the mark's ID line
     inside the located box (the '♪抖音' logo line sits above it, captions may sit next
     to it), at least MIN_LINES typical lines (`line_height`: a share of the frame's
-    short side), then widen the box along that line where its ends were cut. Fallbacks
+    short side), then fit the box to that line: widened where its ends were cut, trimmed
+    where it overhangs the text (localization.id_line.fit_along_line). Fallbacks
     (no blob) are left whole."""
     if result.fallback or len(result.rows) != 1 or len(result.rows[0]) != 1:
         return
@@ -103,9 +104,8 @@ def cut_to_id_line(gray: np.ndarray, result: Localisation, line_height: float | 
         return
     min_rows = MIN_LINES * line_height * min(height, width) if line_height else 0.0
     top, bottom = padded(run, y1 - y0, min_rows)
-    left, right = widen_along_line(gray[y0 + top:y0 + bottom], x0, x1, run[1] - run[0])
-    result.rows = [[(max(0.0, min(box[0], left)), float(y0 + top),
-                     min(float(width), max(box[2], right)), float(y0 + bottom))]]
+    left, right = fit_along_line(gray[y0 + top:y0 + bottom], x0, x1, run[1] - run[0])
+    result.rows = [[(max(0.0, left), float(y0 + top), min(float(width), right), float(y0 + bottom))]]
 
 
 class Locator:

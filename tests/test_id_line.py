@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from localization.id_line import MIN_LINES, cut_id_line, id_line_rows, padded, widen_along_line
+from localization.id_line import MIN_LINES, TRIM_PAD, cut_id_line, fit_along_line, id_line_rows, padded
 from localization.locator import Localisation, cut_to_id_line
 from synth.frames import generate
 
@@ -79,13 +79,22 @@ def test_line_evidence_finds_a_small_id_a_bold_caption_hides_from_the_rule():
     assert 36 <= y0 <= 43 and y1 >= 48
 
 
-def test_widening_reaches_a_prefix_the_box_cut_off_and_nothing_on_a_flat_background():
+def test_fitting_reaches_a_prefix_the_box_cut_off_and_nothing_on_a_flat_background():
     rows = np.full((20, 300), 110, np.uint8)
     _text_line(rows, "AB:cdefgh", 15, 0.5)                 # ink from x = 4 to 76
-    left, right = widen_along_line(rows, 40, 80, line_height=8)
+    left, right = fit_along_line(rows, 40, 80, line_height=8)
     assert left <= 4 and right == 80
     flat = np.full((20, 300), 110, np.uint8)
-    assert widen_along_line(flat, 40, 80, line_height=8) == (40.0, 80.0)
+    assert fit_along_line(flat, 40, 80, line_height=8) == (40.0, 80.0)
+
+
+def test_fitting_trims_a_box_that_overhangs_the_line_to_its_text_plus_padding():
+    rows = np.full((20, 300), 110, np.uint8)
+    _text_line(rows, "AB:cdefgh", 15, 0.5)                 # ink from x = 4 to 76
+    ink = np.flatnonzero(np.abs(rows.astype(int) - 110).max(axis=0) > 0)
+    left, right = fit_along_line(rows, 0, 200, line_height=8)   # 120 columns of background
+    assert ink[0] - TRIM_PAD * 8 - 3 <= left <= ink[0]
+    assert ink[-1] + 1 <= right <= ink[-1] + 1 + TRIM_PAD * 8 + 3
 
 
 def test_padding_never_keeps_fewer_rows_than_asked_around_the_run():
