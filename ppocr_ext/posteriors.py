@@ -171,7 +171,7 @@ class TorchPosteriors(PosteriorRecognizer):
         self.device = self.recognizer.device
         self.bf16 = bf16
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def _forward(self, batch: np.ndarray, ratios: np.ndarray) -> np.ndarray:
         images = torch.from_numpy(batch).to(self.device)
         valid = torch.from_numpy(ratios).to(self.device)

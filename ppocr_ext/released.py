@@ -25,12 +25,14 @@ def require_released(path: Path) -> Path:
 
 def released_model() -> list[str]:
     """The `--model` of the reading tools when none is given: the fastest released form
-    that reads as well as the others on this machine. Measured 2026-12-06 on 2 AVX512-BF16
-    EPYC cores, the demo's 1,547 low-resolution test frames end to end (`tools/read_ids.py
-    --labels`, bf16 localiser): torch under bf16 autocast 100.6-101.5 frames/s, exact 0.6025;
-    int8 ONNX 93.7-97.0, 0.6057; float32 ONNX ~80, 0.6025 (int8 vs float32 on train-resolution /
-    unseen-domain frames: 0.8910 / 0.3442 vs 0.8929 / 0.3442). Where the CPU has no native
-    bf16, torch emulates it several times slower (common/hardware.py): int8 ONNX there.
+    that reads as well as the others on this machine. Where the CPU has native bf16: the
+    weights read by torch under bf16 autocast (release 7, 2026-12-06, 2 AVX512-BF16 EPYC
+    cores, the demo's 1,547 low-resolution test frames end to end with the bf16 localiser:
+    100.6-101.5 frames/s against 93.7-97.0 for int8 ONNX and ~80 for float32 ONNX).
+    Elsewhere torch emulates bf16 several times slower (common/hardware.py): the int8 ONNX
+    file. Release 8's exact match, low-resolution / train-resolution / unseen-domain low
+    frames (`tools/read_ids.py --labels`): torch bf16 0.6031 / 0.9185 / 0.3896, int8 ONNX
+    0.6044 / 0.9165 / 0.3766, float32 ONNX 0.6037 / 0.9185 / 0.3880.
     Read it with `load_recognizer(released_model(), bf16=native_bf16())`."""
     if native_bf16():
         return [str(require_released(RELEASED_CONFIG)), str(require_released(RELEASED_WEIGHTS))]
