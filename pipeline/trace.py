@@ -4,7 +4,8 @@ query was copied from, the ID reader says whose account that reference video car
 A repost is often cropped, re-encoded or has its watermark cut off, so the ID read from
 the query itself may be missing or wrong; the reference frames are clean and a video keeps
 one ID, so the source ID is the per-video consensus over the matched video's reference
-frames (ppocr_ext.consensus), read once and kept beside the index (INDEX.ids.json). Both
+frames (ppocr_ext.consensus), read once and kept beside the index (INDEX.ids.json, read
+again when the recogniser changes). Both
 answers are reported, with whether they agree.
 """
 from __future__ import annotations
@@ -40,18 +41,30 @@ def ids_file(index_path) -> Path:
     return Path(f"{index_path}.ids.json")
 
 
+def reader_signature(reader: IdReader) -> str:
+    """What the cached reference IDs were read with: the recogniser's files with their
+    sizes and modification times (a new release at the same path reads differently), and
+    k. A change to the localiser's code or config is not seen: delete INDEX.ids.json."""
+    files = [Path(part) for part in reader.recognizer.name.split()]
+    stamps = [f"{f}:{f.stat().st_size}:{f.stat().st_mtime_ns}" if f.is_file() else str(f) for f in files]
+    return f"{' '.join(stamps)} k={reader.k}"
+
+
 def reference_ids(reader: IdReader, references_dir, index_path, progress: bool = True) -> dict:
     """{video: {"id", "confidence", "frames"}} of the reference frames, read once and
-    cached at INDEX.ids.json (delete it to read them again)."""
-    cache = ids_file(index_path)
+    cached at INDEX.ids.json with the reader's signature; read again when the recogniser
+    differs from the cached one's (or delete the file)."""
+    cache, signature = ids_file(index_path), reader_signature(reader)
     if cache.is_file():
-        return json.loads(cache.read_text())
+        cached = json.loads(cache.read_text())
+        if cached.get("reader") == signature:
+            return cached["videos"]
     result = reader.read_folder(references_dir, progress=progress, keep_posteriors=True)
     videos = consensus_by_video([r.name for r in result.readings], [result.posteriors],
                                 reader.recognizer.charset, k=reader.k)
     table = {video: {"id": c.text, "confidence": c.alternatives[0][1] if c.alternatives else 0.0,
                      "frames": c.observations} for video, c in videos.items()}
-    atomic_write_text(cache, json.dumps(table, indent=1) + "\n")
+    atomic_write_text(cache, json.dumps({"reader": signature, "videos": table}, indent=1) + "\n")
     return table
 
 

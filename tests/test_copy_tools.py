@@ -97,7 +97,7 @@ def test_trace_names_the_source_video_and_its_id(bench, tmp_path):
     run("tools/trace.py", "--index", index, "--references", bench / "references", "--queries",
         bench / "queries", "--out", tmp_path / "trace")
     traces = json.loads((tmp_path / "trace" / "traces.json").read_text())
-    sources = json.loads(Path(f"{index}.ids.json").read_text())
+    sources = json.loads(Path(f"{index}.ids.json").read_text())["videos"]
     references = {r["reference_id"]: r for r in read_csv(bench / "references.csv")}
     assert len(traces) == len(read_csv(bench / "queries.csv"))
     assert set(sources) == {r["video"] for r in references.values()}
@@ -131,3 +131,26 @@ def test_folders_are_described_in_batches_with_the_same_result(bench, tmp_path):
     query = next(frame_batches(folder, progress=False)).images[:2]
     codes = Describer("phash").vectors(query)
     assert small.search(codes, k=3)[1] == whole.search(codes, k=3)[1]
+
+
+def test_reference_ids_are_read_again_when_the_recogniser_changes(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from pipeline import trace
+    from ppocr_ext.consensus import Consensus
+
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"release 1")
+    reads = []
+    reader = SimpleNamespace(k=3, recognizer=SimpleNamespace(name=str(model), charset=list("ab")),
+                             read_folder=lambda folder, **_: reads.append(folder) or
+                             SimpleNamespace(readings=[], posteriors=[]))
+    monkeypatch.setattr(trace, "consensus_by_video", lambda *_, **__: {
+        "vid": Consensus(f"id{len(reads)}", 0.0, [(f"id{len(reads)}", 1.0)], 2)})
+    index = tmp_path / "refs.index"
+    assert trace.reference_ids(reader, "refs", index, progress=False)["vid"]["id"] == "id1"
+    assert trace.reference_ids(reader, "refs", index, progress=False)["vid"]["id"] == "id1"
+    assert len(reads) == 1                                     # the cache answered
+    model.write_bytes(b"release 2, retrained")                 # a new release, same path
+    assert trace.reference_ids(reader, "refs", index, progress=False)["vid"]["id"] == "id2"
+    assert len(reads) == 2
