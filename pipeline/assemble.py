@@ -10,13 +10,12 @@ from pathlib import Path
 
 import torch
 
-from common.hardware import native_bf16
 from localization.config import load_config, parse_overrides
 from localization.locator_factory import load_locator
 from pipeline.read_ids import IdReader
 from ppocr_ext.posteriors import load_recognizer
 from ppocr_ext.rec_config import PROJECT_ROOT
-from ppocr_ext.released import released_model
+from ppocr_ext.released import released_reading
 
 DEFAULT_LOC_CONFIG = "configs/loc/ddt.yml"
 # the released localiser (models/loc_ddt, trained by `make localize` on the demo's frames)
@@ -30,8 +29,9 @@ def recogniser_name(model: list[str] | None) -> str:
     read here)`."""
     if model:
         return " ".join(model)
-    form = [str(Path(path).relative_to(PROJECT_ROOT)) for path in released_model()]
-    return f"released ({' '.join(form)}{', bf16 autocast' if len(form) == 2 and native_bf16() else ''})"
+    paths, bf16 = released_reading()
+    form = " ".join(str(Path(path).relative_to(PROJECT_ROOT)) for path in paths)
+    return f"released ({form}{', bf16 autocast' if bf16 else ''})"
 
 
 def add_reader_arguments(parser: argparse.ArgumentParser, threads: int = 2) -> argparse.ArgumentParser:
@@ -75,6 +75,7 @@ def assemble_reader(loc_config: str = DEFAULT_LOC_CONFIG, loc_opts: list[str] = 
     locator = load_locator(load_config(loc_config, parse_overrides([*released, *loc_opts])),
                            train_command=train_command)
     if not model:   # the released recogniser, in its fastest form here (ppocr_ext.released)
-        model, bf16 = released_model(), bf16 or native_bf16()
+        model, released_bf16 = released_reading()
+        bf16 = bf16 or released_bf16
     recognizer = load_recognizer(model, bf16=bf16)
     return IdReader(locator, recognizer, k=k, batch_size=batch_size, scales=scales)

@@ -24,7 +24,7 @@ from common.atomic import atomic_write_text
 from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from pipeline.assemble import add_reader_arguments, build_reader, recogniser_name
-from pipeline.box_reading import crop_tightness, exact_by_pitch, read_boxes
+from pipeline.box_reading import crop_tightness, exact_by_pitch, read_boxes, split_boxes
 from pipeline.read_ids import FrameReading, IdReader
 from pipeline.reports import load_truth, score
 from ppocr_ext.glyph_ceiling import closest_pairs, coin_flip_ceiling, indistinguishable_groups, render_glyphs
@@ -233,12 +233,13 @@ def bench_e2e_main(argv: list[str] | None = None) -> dict:
         truth = timing.pop("truth")
         results["sets"][name] = {"frames": frames, "score": report, "timing": timing,
                                  "peak_memory_mb": peak_memory_mb()}
-        boxes = Path(frames).parent / "boxes.json"
-        if boxes.is_file():   # the generator's frames: also read its ground-truth boxes
-            results["sets"][name]["gt_boxes"] = read_boxes(
-                reader.recognizer, Path(frames), boxes, Path(frames).name, truth, args.k)
-            results["sets"][name]["crops"] = crop_tightness(readings, boxes, Path(frames).name, truth)
-            results["sets"][name]["by_pitch"] = exact_by_pitch(readings, boxes, Path(frames).name, truth)
+        boxes_json = Path(frames).parent / "boxes.json"
+        if boxes_json.is_file():   # the generator's frames: also read its ground-truth boxes
+            boxes = split_boxes(boxes_json, Path(frames).name)
+            results["sets"][name]["gt_boxes"] = read_boxes(reader.recognizer, Path(frames), boxes,
+                                                           truth, args.k)
+            results["sets"][name]["crops"] = crop_tightness(readings, boxes, "", truth)
+            results["sets"][name]["by_pitch"] = exact_by_pitch(readings, boxes, truth)
         failure_grid(readings, truth, reader, Path(frames), report_file(out, f"_failures_{name}.png"))
         plot_confusions(report["confusions"], report_file(out, f"_confusions_{name}.png"))
     results["glyphs"] = glyph_report({name: DEFAULT_FONT_ROOT / face.relative_path

@@ -25,11 +25,18 @@ def padded_box(box, frame_w: int, frame_h: int, pad: float = 0.3) -> tuple[int, 
             min(frame_w, int(round(x1 + margin))), min(frame_h, int(round(y1 + margin))))
 
 
-def read_boxes(recognizer, frames: Path, boxes_json: Path, split: str, truth: dict[str, str],
+def split_boxes(boxes_json: Path | dict, split: str) -> dict:
+    """The generator's boxes of one split ({frame name: {"box", "id_box", ...}}) from its
+    boxes.json, or `boxes_json` itself when it is that dict already."""
+    if isinstance(boxes_json, dict):
+        return boxes_json
+    return json.loads(Path(boxes_json).read_text(encoding="utf-8"))[split]
+
+
+def read_boxes(recognizer, frames: Path, boxes: dict, truth: dict[str, str],
                k: int = 3, batch_size: int = 64) -> dict:
-    """Exact match and truth-in-top-k of the recogniser on padded ground-truth boxes of
-    the labelled frames of `split` in `boxes_json`."""
-    boxes = json.loads(Path(boxes_json).read_text(encoding="utf-8"))[split]
+    """Exact match and truth-in-top-k of the recogniser on padded ground-truth boxes
+    (`split_boxes`) of the labelled frames in `frames`."""
     names = [name for name in sorted(truth) if name in boxes and (Path(frames) / name).is_file()]
     return read_box_crops(recognizer, lambda name: read_image(Path(frames) / name, FRAME_LIMITS),
                           names, boxes, truth, k, batch_size)
@@ -62,8 +69,7 @@ def crop_tightness(readings, boxes_json: Path | dict, split: str, truth: dict[st
     and loose crops apart. On frames made elsewhere the demo's crops were >= 1.5x the
     mark's width for a third of frames, and those read ~0.1 against 0.2-0.46.
     `boxes_json`: the generator's boxes.json, or its already loaded `[split]` dict."""
-    boxes = boxes_json if isinstance(boxes_json, dict) else \
-        json.loads(Path(boxes_json).read_text(encoding="utf-8"))[split]
+    boxes = split_boxes(boxes_json, split)
     rows = [(r, boxes[r.name]) for r in readings if r.name in boxes]
     if not rows:
         return {"n": 0}
@@ -88,13 +94,12 @@ def crop_tightness(readings, boxes_json: Path | dict, split: str, truth: dict[st
 PITCH_EDGES = (4.0, 5.0, 6.0, 7.0, 8.0, 10.0)
 
 
-def exact_by_pitch(readings, boxes_json: Path | dict, split: str, truth: dict[str, str]) -> list[dict]:
+def exact_by_pitch(readings, boxes: dict, truth: dict[str, str]) -> list[dict]:
     """Exact match and truth among the alternatives per glyph pitch: the ID's ink width
-    in frame pixels over its length (the generator's `id_box`). What limits low-resolution
-    reading is how many pixels a glyph has: measured on the demo's test frames with
-    release 7, 0.30 exact at 4 px per glyph, 0.61 at 5, 0.74 at 6, 0.87 at 6.5 (issue #16)."""
-    boxes = boxes_json if isinstance(boxes_json, dict) else \
-        json.loads(Path(boxes_json).read_text(encoding="utf-8"))[split]
+    in frame pixels over its length (the generator's `id_box`, `split_boxes`). What limits
+    low-resolution reading is how many pixels a glyph has: measured on the demo's test
+    frames with release 7, 0.30 exact at 4 px per glyph, 0.61 at 5, 0.74 at 6, 0.87 at 6.5
+    (issue #16)."""
     bins: dict[int, list[tuple[bool, bool]]] = {}
     for reading in readings:
         text = truth.get(reading.name)

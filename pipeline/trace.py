@@ -42,12 +42,13 @@ def ids_file(index_path) -> Path:
 
 
 def reader_signature(reader: IdReader) -> str:
-    """What the cached reference IDs were read with: the recogniser's files with their
-    sizes and modification times (a new release at the same path reads differently), and
-    k. A change to the localiser's code or config is not seen: delete INDEX.ids.json."""
-    files = [Path(part) for part in reader.recognizer.name.split()]
-    stamps = [f"{f}:{f.stat().st_size}:{f.stat().st_mtime_ns}" if f.is_file() else str(f) for f in files]
-    return f"{' '.join(stamps)} k={reader.k}"
+    """What the cached reference IDs were read with: the recogniser's weights or ONNX file
+    (its `name`) with its size and modification time (a new release at the same path reads
+    differently), and k. A change to the localiser's code or config is not seen: delete
+    INDEX.ids.json."""
+    path = Path(reader.recognizer.name)
+    stamp = f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}" if path.is_file() else str(path)
+    return f"{stamp} k={reader.k}"
 
 
 def reference_ids(reader: IdReader, references_dir, index_path, progress: bool = True) -> dict:

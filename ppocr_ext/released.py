@@ -33,7 +33,13 @@ def released_model() -> list[str]:
     file. Release 8's exact match, low-resolution / train-resolution / unseen-domain low
     frames (`tools/read_ids.py --labels`): torch bf16 0.6031 / 0.9185 / 0.3896, int8 ONNX
     0.6044 / 0.9165 / 0.3766, float32 ONNX 0.6037 / 0.9185 / 0.3880.
-    Read it with `load_recognizer(released_model(), bf16=native_bf16())`."""
+    Read it as `released_reading()` says."""
+    return released_reading()[0]
+
+
+def released_reading() -> tuple[list[str], bool]:
+    """(`released_model()`, whether to read it under bf16 autocast): the torch form where
+    the CPU has native bf16, the int8 ONNX file (no autocast) elsewhere."""
     if native_bf16():
-        return [str(require_released(RELEASED_CONFIG)), str(require_released(RELEASED_WEIGHTS))]
-    return [str(require_released(RELEASED_INT8))]
+        return [str(require_released(RELEASED_CONFIG)), str(require_released(RELEASED_WEIGHTS))], True
+    return [str(require_released(RELEASED_INT8))], False

@@ -98,7 +98,7 @@ def test_exact_match_is_broken_down_by_glyph_pitch_and_tabled():
     readings = [read("a.jpg", "abcdefgh", ["abcdefgh"]), read("b.jpg", "abcdefgn", ["abcdefgn", "abcdefgh"]),
                 read("c.jpg", "abcdefg", ["abcdefg"]), read("d.jpg", "abcdefgh", ["abcdefgh"]),
                 read("unlabelled.jpg", "x", ["x"])]
-    rows = exact_by_pitch(readings, boxes, "test", truth)
+    rows = exact_by_pitch(readings, boxes, truth)
     assert [(r["pitch_px"], r["n"], r["exact_match"], r["truth_in_alternatives"]) for r in rows] == [
         ([4.0, 5.0], 2, 0.5, 1.0), ([5.0, 6.0], 1, 0.0, 0.0), ([10.0, None], 1, 1.0, 1.0)]
     table = to_markdown({"command": "c", "date": "d", "machine": {}, "localiser": "l",

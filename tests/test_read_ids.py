@@ -169,7 +169,6 @@ def test_the_importable_reader_defaults_to_the_released_models(monkeypatch, nati
 
     seen = {}
     monkeypatch.setattr(released, "native_bf16", lambda: native)
-    monkeypatch.setattr(assemble, "native_bf16", lambda: native)
     monkeypatch.setattr(assemble, "load_locator", lambda config, **_: seen.setdefault(
         "loc", config) and Locator("direct", WorkParams(), Margins()))
     monkeypatch.setattr(assemble, "load_recognizer", lambda model, bf16=False: seen.update(
