@@ -333,11 +333,17 @@ class TrainLoader:
             self.bar = tqdm(total=total, initial=self.step * self.batch_size, unit="img",
                             desc="train", mininterval=1.0, dynamic_ncols=True,
                             disable=not self.main)
-        remaining, self._skip = len(self) - self._skip, 0
+        skipped, self._skip = self._skip, 0
+        remaining = len(self) - skipped
+        # A resume restores the random streams the checkpoint saved where the uninterrupted
+        # run stood when it saved: a checkpoint from an epoch's end was saved before the next
+        # epoch's iterator drew its worker seed from torch's stream, one from mid-epoch after
+        # it. Restoring after the draw at an epoch's start left dropout one draw behind the
+        # uninterrupted run (weights 0.04-0.09 apart, tests/test_kill_resume.py).
+        if skipped == 0:
+            self._restore_random_states()
         batches = iter(self.loader)
-        if self._random_states is not None:   # after the iterator drew its worker seed
-            checkpoint.restore_random_states(self._random_states)
-            self._random_states = None
+        self._restore_random_states()
         # islice, not a break: a break would first draw (render) one batch too many
         for batch in itertools.islice(batches, remaining):
             yield batch
@@ -348,6 +354,12 @@ class TrainLoader:
                                  refresh=False)
         if self.step >= self.trainer.cfg["Global"]["epoch_num"] * len(self):
             self.close()
+
+    def _restore_random_states(self) -> None:
+        """The checkpoint's random states, once, if a resume brought any."""
+        if self._random_states is not None:
+            checkpoint.restore_random_states(self._random_states)
+            self._random_states = None
 
     def close(self) -> None:
         if self.bar is not None:
