@@ -21,15 +21,18 @@ import cv2
 import numpy as np
 
 from common.atomic import atomic_write_text
+from common.errors import UserError
 from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from pipeline.assemble import add_reader_arguments, build_reader, recogniser_name
-from pipeline.box_reading import crop_tightness, exact_by_pitch, read_boxes, split_boxes
+from pipeline.box_reading import crop_tightness, read_boxes, split_boxes
+from pipeline.breakdown import exact_by_face, exact_by_pitch
 from pipeline.read_ids import FrameReading, IdReader
 from pipeline.reports import load_truth, score
 from ppocr_ext.glyph_ceiling import closest_pairs, coin_flip_ceiling, indistinguishable_groups, render_glyphs
 from ppocr_ext.train_log import read_train_log
 from synth.fonts import DEFAULT_FONT_ROOT, LATIN_FACES
+from synth.frames import video_faces
 
 
 def timed_read(reader: IdReader, folder: Path) -> tuple[list[FrameReading], dict]:
@@ -169,6 +172,25 @@ def to_markdown(results: dict) -> str:
             lines.append(f"| {name} | " + " | ".join(
                 f"{c['exact_match']:.3f} / {c['truth_in_alternatives']:.3f} ({c['n']})"
                 if (c := cells.get(b["pitch_px"][0])) else "-" for b in _all_bins(pitched)) + " |")
+    faced = {name: s["by_face"] for name, s in results["sets"].items() if s.get("by_face")}
+    if faced:
+        bins = _all_bins({f"{name} {r['face']}": r["by_pitch"] for name, rows in faced.items() for r in rows})
+        lines += ["", "## Exact match by face and glyph pitch", "",
+                  "The Latin face each frame's mark is set in (the generator's, replayed from its "
+                  "synth_config.json). I/l swap rate: I/l substitutions per I or l in the truths. "
+                  "Pitch cells: exact (frames).", "",
+                  "| frames | face | n | exact | truth in k best | exact, I/l forgiven | I/l swap rate | "
+                  + " | ".join(_pitch_label(b["pitch_px"]) for b in bins) + " |",
+                  "|---|---|---|---|---|---|---|" + "---|" * len(bins)]
+        for name, rows in faced.items():
+            for r in rows:
+                cells = {c["pitch_px"][0]: c for c in r["by_pitch"]}
+                lines.append(
+                    f"| {name} | {r['face']} | {r['n']} | {r['exact_match']:.3f} | {r['truth_in_alternatives']:.3f} | "
+                    f"{r['exact_il_forgiven']:.3f} | "
+                    f"{'-' if r['il_swap_rate'] is None else format(r['il_swap_rate'], '.3f')} | "
+                    + " | ".join(f"{c['exact_match']:.2f} ({c['n']})" if (c := cells.get(b["pitch_px"][0])) else "-"
+                                 for b in bins) + " |")
     for name, s in results["sets"].items():
         lines += ["", f"## Ambiguity report: {name}", "", "| confusion | count |", "|---|---|"]
         lines += [f"| {c['pair']} | {c['count']} |" for c in s["score"]["confusions"]]
@@ -240,6 +262,12 @@ def bench_e2e_main(argv: list[str] | None = None) -> dict:
                                                            truth, args.k)
             results["sets"][name]["crops"] = crop_tightness(readings, boxes, "", truth)
             results["sets"][name]["by_pitch"] = exact_by_pitch(readings, boxes, truth)
+            try:
+                faces = video_faces(Path(frames).parent, Path(frames).name)
+            except UserError as err:   # made with a user's photos: not replayable
+                logging.warning("no per-face table for %s: %s", name, err)
+            else:
+                results["sets"][name]["by_face"] = exact_by_face(readings, faces, boxes, truth)
         failure_grid(readings, truth, reader, Path(frames), report_file(out, f"_failures_{name}.png"))
         plot_confusions(report["confusions"], report_file(out, f"_confusions_{name}.png"))
     results["glyphs"] = glyph_report({name: DEFAULT_FONT_ROOT / face.relative_path

@@ -88,29 +88,3 @@ def crop_tightness(readings, boxes_json: Path | dict, split: str, truth: dict[st
             "width_ratio_p50": p50, "width_ratio_p90": p90, "width_ratio_p95": p95,
             "within_1.3x": round(len(tight) / len(rows), 4),
             "exact_tight": mean(tight), "exact_loose": mean(loose)}
-
-
-# glyph pitch bins (frame pixels per ID symbol): the demo's 1/1.7 test frames span 3.5-7.5
-PITCH_EDGES = (4.0, 5.0, 6.0, 7.0, 8.0, 10.0)
-
-
-def exact_by_pitch(readings, boxes: dict, truth: dict[str, str]) -> list[dict]:
-    """Exact match and truth among the alternatives per glyph pitch: the ID's ink width
-    in frame pixels over its length (the generator's `id_box`, `split_boxes`). What limits
-    low-resolution reading is how many pixels a glyph has: measured on the demo's test
-    frames with release 7, 0.30 exact at 4 px per glyph, 0.61 at 5, 0.74 at 6, 0.87 at 6.5
-    (issue #16)."""
-    bins: dict[int, list[tuple[bool, bool]]] = {}
-    for reading in readings:
-        text = truth.get(reading.name)
-        if text is None or reading.name not in boxes:
-            continue
-        x0, _, x1, _ = boxes[reading.name]["id_box"]
-        index = int(np.searchsorted(PITCH_EDGES, (x1 - x0) / len(text), side="right"))
-        bins.setdefault(index, []).append(
-            (reading.text == text, any(alt == text for alt, _ in reading.alternatives)))
-    edges = (0.0, *PITCH_EDGES, None)   # None: no upper edge
-    return [{"pitch_px": [edges[i], edges[i + 1]], "n": len(bins[i]),
-             "exact_match": round(sum(e for e, _ in bins[i]) / len(bins[i]), 4),
-             "truth_in_alternatives": round(sum(t for _, t in bins[i]) / len(bins[i]), 4)}
-            for i in sorted(bins)]

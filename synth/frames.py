@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from common.atomic import atomic_write_text
+from common.errors import UserError
 from synth import degrade
 from synth.backgrounds import bundled_photos, make_scene
 from synth.fonts import DEFAULT_FONT_ROOT, FontSet, catalog_fontset, resolve_fonts
@@ -142,12 +143,25 @@ def wild_sizes(rng, domain: str) -> tuple[tuple[int, int], tuple[int, int]]:
     return (int(round(saved[0] * scale)), int(round(saved[1] * scale))), saved
 
 
-def render_video(job) -> list[dict]:
-    """Render and write one video's frames; return one record per frame."""
-    plan, seed, config, fonts, photo_source, out_dir = job
+@dataclass
+class VideoSetup:
+    """What one video draws before its first frame: its RNG (left where the frames go on
+    drawing), rendered and saved size, scene, watermark and caption styles, and ID."""
+    rng: np.random.Generator
+    size: tuple[int, int]
+    saved: tuple[int, int]
+    scene: object
+    style: object
+    caption: object
+    video_id: str | None
+
+
+def video_setup(plan: VideoPlan, seed: int, config: SynthConfig, fonts: FontSet,
+                photo_source) -> VideoSetup:
+    """A video's draws up to its first frame, from its own RNG: the renderer's first half,
+    and what `video_faces` replays to tell which face a folder's video was set in."""
     _, rng = _video_rngs(seed, plan.index)
-    wild = config.domain.startswith("wild")
-    if wild:
+    if config.domain.startswith("wild"):
         (w, h), saved = wild_sizes(rng, config.domain)
     else:
         w, h = config.train_size if plan.portrait else config.train_size[::-1]
@@ -156,14 +170,18 @@ def render_video(job) -> list[dict]:
     style = sample_style(rng, w, h, fonts, config.logo_prob, config.corner_jump)
     caption = sample_caption_style(rng, w, h, fonts) if rng.random() < config.caption_prob else None
     video_id = sample_id(rng, config.id_min_len, config.id_max_len) if config.id_mode == "video" else None
+    return VideoSetup(rng, (w, h), saved, scene, style, caption, video_id)
 
-    records = []
+
+def render_frames(plan: VideoPlan, setup: VideoSetup, config: SynthConfig):
+    """Yield (file name, JPEG bytes, record) for each of the video's frames."""
+    rng, (w, h), saved = setup.rng, setup.size, setup.saved
     for frame_number in sample_frame_numbers(rng, plan.frames):
-        frame = scene.render(rng, frame_number / (FRAME_SLOTS - 1))
-        account_id = video_id or sample_id(rng, config.id_min_len, config.id_max_len)
-        placement = place_watermark(w, h, account_id, style, rng)
-        if caption is not None:
-            draw_caption(frame, caption, rng, avoid=placement.extent)
+        frame = setup.scene.render(rng, frame_number / (FRAME_SLOTS - 1))
+        account_id = setup.video_id or sample_id(rng, config.id_min_len, config.id_max_len)
+        placement = place_watermark(w, h, account_id, setup.style, rng)
+        if setup.caption is not None:
+            draw_caption(frame, setup.caption, rng, avoid=placement.extent)
         blend_watermark(frame, placement)
         box, id_box, size = placement.box, placement.id_box, (w, h)
         if saved == (w, h):
@@ -173,10 +191,51 @@ def render_video(job) -> list[dict]:
             box, id_box = (degrade.scale_box(b, saved[0] / w, saved[1] / h) for b in (box, id_box))
             size = saved
         name = frame_file_name(plan.name, frame_number)
+        yield name, data, {"split": plan.split, "name": name, "id": account_id,
+                           "box": box, "id_box": id_box, "frame_size": list(size)}
+
+
+def render_video(job) -> list[dict]:
+    """Render and write one video's frames; return one record per frame."""
+    plan, seed, config, fonts, photo_source, out_dir = job
+    records = []
+    for name, data, record in render_frames(plan, video_setup(plan, seed, config, fonts, photo_source),
+                                            config):
         (Path(out_dir) / plan.split / name).write_bytes(data)
-        records.append({"split": plan.split, "name": name, "id": account_id,
-                        "box": box, "id_box": id_box, "frame_size": list(size)})
+        records.append(record)
     return records
+
+
+def _sources(config: SynthConfig):
+    """The fonts and (photos, probability) a folder's videos draw from."""
+    fonts: FontSet = (resolve_fonts(config.latin_fonts, config.font_root) if config.domain == "demo"
+                      else catalog_fontset("train" if config.domain == "wild" else "heldout"))
+    bundled = tuple(bundled_photos()) if config.bundled_photos else ()
+    photo_source = (tuple(config.photos) + bundled, config.photo_prob) if config.photos else \
+        (bundled, config.bundled_photo_prob)
+    return fonts, photo_source
+
+
+def video_faces(folder, split: str | None = None) -> dict[str, str]:
+    """{video name: the Latin face its mark is set in (the font file's stem)} of a folder
+    `generate` wrote (its `split` only, when given), replayed from its synth_config.json:
+    the faces are not stored, and the benchmark's per-face table asks for them after the
+    fact (~0.03 s a video). Folders made with a user's photos cannot be replayed
+    (synth_config.json keeps only their count)."""
+    folder = Path(folder)
+    recipe_file = folder / "synth_config.json"
+    if not recipe_file.is_file():
+        raise UserError(f"{recipe_file}: missing; only folders made by synth_frames.py name their faces")
+    recipe = json.loads(recipe_file.read_text(encoding="utf-8"))
+    if recipe["config"]["photos"]:
+        raise UserError(f"{recipe_file}: made with {recipe['config']['photos']} photos of the "
+                        f"user's, which it does not list; its faces cannot be replayed")
+    config = SynthConfig(**{key: tuple(value) if isinstance(value, list) else value
+                            for key, value in {**recipe["config"], "photos": ()}.items()})
+    fonts, photo_source = _sources(config)
+    return {plan.name: Path(video_setup(plan, recipe["seed"], config, fonts, photo_source).style.latin_path).stem
+            for plan in plan_videos(recipe["videos"], recipe["seed"], recipe["test_videos"], config)
+            if split in (None, plan.split)}
 
 
 def _single_threaded():
@@ -218,11 +277,7 @@ def generate(out_dir, videos: int = 50, seed: int = 0, test_videos=0.2, workers:
     config.validate()
     if videos < 1:
         raise ValueError(f"videos must be >= 1, got {videos}")
-    fonts: FontSet = (resolve_fonts(config.latin_fonts, config.font_root) if config.domain == "demo"
-                      else catalog_fontset("train" if config.domain == "wild" else "heldout"))
-    bundled = tuple(bundled_photos()) if config.bundled_photos else ()
-    photo_source = (tuple(config.photos) + bundled, config.photo_prob) if config.photos else \
-        (bundled, config.bundled_photo_prob)
+    fonts, photo_source = _sources(config)
     out_dir = Path(out_dir)
     plans = plan_videos(videos, seed, test_videos, config)
     # a split without videos gets no folder and no label file (an empty label file is an

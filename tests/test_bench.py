@@ -86,7 +86,7 @@ def test_crop_tightness_measures_hits_width_ratios_and_reading_by_tightness(tmp_
 
 def test_exact_match_is_broken_down_by_glyph_pitch_and_tabled():
     from pipeline.bench import to_markdown
-    from pipeline.box_reading import exact_by_pitch
+    from pipeline.breakdown import exact_by_pitch
     from pipeline.read_ids import FrameReading
 
     # 8-symbol IDs: ink widths 36, 44 and 90 px are 4.5, 5.5 and 11.25 px per glyph
@@ -120,3 +120,40 @@ def test_bench_without_a_model_reads_with_the_released_ones(frames, tmp_path):  
     assert results["recogniser"].startswith("released (models/svtr_tiny_synth/")
     assert results["sets"]["few"]["score"]["n"] == len(ids)
     assert f"recogniser `{results['recogniser']}`" in out.with_suffix(".md").read_text()
+
+
+def test_exact_match_is_broken_down_by_face_with_its_il_swaps():
+    from pipeline.breakdown import exact_by_face
+    from pipeline.read_ids import FrameReading
+
+    faces = {"va": "Sans", "vb": "Serif"}
+    truth = {"va_1_.jpg": "IlabcdeI", "va_2_.jpg": "abcdefgh", "va_3_.jpg": "abcdefgl",
+             "vb_1_.jpg": "abcdefgh", "vc_1_.jpg": "abcdefgh"}      # vc: no face known
+    boxes = {name: {"id_box": [0, 0, 8 * pitch, 8]}
+             for name, pitch in (("va_1_.jpg", 4), ("va_2_.jpg", 5), ("va_3_.jpg", 6), ("vb_1_.jpg", 9))}
+    read = lambda name, text, alts=(): FrameReading(name, text, 1.0, [0, 0, 1, 1], "top",
+                                                    [(t, 0.1) for t in (text, *alts)])
+    readings = [read("va_1_.jpg", "llabcdeI", ["IlabcdeI"]),   # one I/l swap of 3 I/l symbols
+                read("va_2_.jpg", "abcdefgn"),                  # another confusion
+                read("va_3_.jpg", "abcdefgl"),
+                read("vb_1_.jpg", "abcdefgh"), read("vc_1_.jpg", "x")]
+    rows = exact_by_face(readings, faces, boxes, truth)
+    pitch = lambda rows: [(r["pitch_px"], r["n"], r["exact_match"]) for r in rows]
+    assert [{**r, "by_pitch": pitch(r["by_pitch"])} for r in rows] == [
+        {"face": "Sans", "n": 3, "exact_match": round(1 / 3, 4),
+         "truth_in_alternatives": round(2 / 3, 4), "exact_il_forgiven": round(2 / 3, 4),
+         "il_symbols": 4, "il_swap_rate": 0.25,
+         "by_pitch": [([4.0, 5.0], 1, 0.0), ([5.0, 6.0], 1, 0.0), ([6.0, 7.0], 1, 1.0)]},
+        {"face": "Serif", "n": 1, "exact_match": 1.0, "truth_in_alternatives": 1.0,
+         "exact_il_forgiven": 1.0, "il_symbols": 0, "il_swap_rate": None,
+         "by_pitch": [([8.0, 10.0], 1, 1.0)]}]
+    from pipeline.bench import to_markdown
+    score = {"n": 4, "exact_match": 0.5, "norm_edit_distance": 0.1, "truth_in_top3": 0.75,
+             "confusions": [], "forgiven_cumulative": []}
+    table = to_markdown({"command": "c", "date": "d", "machine": {}, "localiser": "l", "recogniser": "r",
+                         "k": 3, "glyphs": [], "sets": {"low": {
+                             "score": score, "peak_memory_mb": 1, "by_face": rows,
+                             "timing": {"frames_per_second": 1, "localise": 1, "recognise": 1,
+                                        "beam_search": 1}}}})
+    assert "| 4-5 px | 5-6 px | 6-7 px | 8-10 px |" in table
+    assert "| low | Sans | 3 | 0.333 | 0.667 | 0.667 | 0.250 | 0.00 (1) | 0.00 (1) | 1.00 (1) | - |" in table

@@ -314,3 +314,40 @@ def test_wild_bases_are_split_between_training_and_the_benchmark():
         assert image.shape == (240, 320, 3) and image.dtype == np.float32, name
         assert edges(image) > 5 * smooth, (name, edges(image), smooth)   # busy
     assert scene_bases("demo") is None
+
+
+def test_video_faces_names_the_face_each_video_was_rendered_in(tmp_path, monkeypatch):
+    """The benchmark's per-face table replays a folder's synth_config.json instead of
+    storing faces: the replay must name the face the renderer actually drew."""
+    import synth.frames as frames
+
+    drawn = []
+    real_sample_style = frames.sample_style
+
+    def recording(*args, **kwargs):
+        style = real_sample_style(*args, **kwargs)
+        drawn.append(Path(style.latin_path).stem)
+        return style
+
+    monkeypatch.setattr(frames, "sample_style", recording)
+    generate(tmp_path, videos=12, seed=9, test_videos=4, config=SMALL, progress=False)
+    monkeypatch.setattr(frames, "sample_style", real_sample_style)
+    names = sorted({line.split("_")[0] for split in ("train", "test")
+                    for line in (tmp_path / f"{split}_labels.txt").read_text().splitlines()})
+    faces = frames.video_faces(tmp_path)
+    assert sorted(faces) == names
+    assert sorted(faces.values()) == sorted(drawn) and len(set(drawn)) > 2
+    test_videos = {line.split("_")[0] for line in (tmp_path / "test_labels.txt").read_text().splitlines()}
+    assert frames.video_faces(tmp_path, "test") == {v: faces[v] for v in test_videos}
+
+
+def test_video_faces_refuses_folders_it_cannot_replay(tmp_path):
+    from common.errors import UserError
+    from synth.frames import video_faces
+
+    with pytest.raises(UserError, match="synth_config.json: missing"):
+        video_faces(tmp_path)
+    (tmp_path / "synth_config.json").write_text(json.dumps(
+        {"videos": 2, "seed": 0, "test_videos": 0, "config": {"photos": 3}}))
+    with pytest.raises(UserError, match="3 photos"):
+        video_faces(tmp_path)

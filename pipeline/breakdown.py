@@ -1,0 +1,85 @@
+"""Exact match broken down by what the generator knows of each frame: the glyph pitch
+(how many pixels a symbol has) and the Latin face the mark is set in.
+
+The two say what limits the reading (issue #16): pixels where every face reads alike at
+one pitch, faces where one face reads far below the others at the same pitch, and, per
+face, how much of the loss is the I/l pair (in Arial-metric faces both are bare bars
+~0.04 em apart in height: DESIGN.md).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from common.split import video_id
+
+# glyph pitch bins (frame pixels per ID symbol): the demo's 1/1.7 test frames span 3.5-7.5
+PITCH_EDGES = (4.0, 5.0, 6.0, 7.0, 8.0, 10.0)
+AMBIGUOUS = frozenset("Il")
+_FORGIVE_IL = str.maketrans("l", "I")
+
+
+def _scored(readings, truth: dict[str, str], key: Callable[[str, str], object]) -> dict:
+    """{key: [(exact, truth among the alternatives, exact with I/l forgiven, I/l swaps,
+    I or l in the truth)]} over the labelled readings whose key is not None."""
+    groups: dict = {}
+    for reading in readings:
+        text = truth.get(reading.name)
+        group = None if text is None else key(reading.name, text)
+        if group is None:
+            continue
+        swaps = sum(1 for op in Levenshtein.editops(text, reading.text) if op.tag == "replace"
+                    and {text[op.src_pos], reading.text[op.dest_pos]} == AMBIGUOUS)
+        groups.setdefault(group, []).append(
+            (reading.text == text, any(alt == text for alt, _ in reading.alternatives),
+             reading.text.translate(_FORGIVE_IL) == text.translate(_FORGIVE_IL),
+             swaps, sum(ch in AMBIGUOUS for ch in text)))
+    return groups
+
+
+def _rates(rows: list[tuple]) -> dict:
+    n = len(rows)
+    return {"n": n, "exact_match": round(sum(r[0] for r in rows) / n, 4),
+            "truth_in_alternatives": round(sum(r[1] for r in rows) / n, 4)}
+
+
+def _pitch(box: dict, text: str) -> float:
+    x0, _, x1, _ = box["id_box"]
+    return (x1 - x0) / len(text)
+
+
+def exact_by_pitch(readings, boxes: dict, truth: dict[str, str]) -> list[dict]:
+    """Exact match and truth among the alternatives per glyph pitch: the ID's ink width
+    in frame pixels over its length (the generator's `id_box`, `split_boxes`). Measured on
+    the demo's test frames with release 8: 0.42 exact at 4-5 px per glyph, 0.69 at 5-6,
+    0.81 at 6-7 (bench/release.md)."""
+    def pitch_bin(name, text):
+        if name not in boxes:
+            return None
+        return int(np.searchsorted(PITCH_EDGES, _pitch(boxes[name], text), side="right"))
+
+    groups = _scored(readings, truth, pitch_bin)
+    edges = (0.0, *PITCH_EDGES, None)   # None: no upper edge
+    return [{"pitch_px": [edges[i], edges[i + 1]], **_rates(groups[i])} for i in sorted(groups)]
+
+
+def exact_by_face(readings, faces: dict[str, str], boxes: dict, truth: dict[str, str]) -> list[dict]:
+    """Per Latin face (`faces`: video name -> face, synth.frames.video_faces), most frames
+    first: exact match, truth among the alternatives, exact with I/l forgiven, the I/l swap
+    rate (I/l substitutions per I or l in the truths; 0.5 would be a coin flip) and the
+    face's own `exact_by_pitch`, so that faces compare at equal pixels per glyph."""
+    face_of = lambda name: faces.get(video_id(name))
+    groups = _scored(readings, truth, lambda name, _: face_of(name))
+    rows = []
+    for face in sorted(groups, key=lambda f: (-len(groups[f]), f)):
+        scored = groups[face]
+        ambiguous = sum(r[4] for r in scored)
+        rows.append({"face": face, **_rates(scored),
+                     "exact_il_forgiven": round(sum(r[2] for r in scored) / len(scored), 4),
+                     "il_symbols": ambiguous,
+                     "il_swap_rate": round(sum(r[3] for r in scored) / ambiguous, 4) if ambiguous else None,
+                     "by_pitch": exact_by_pitch([r for r in readings if face_of(r.name) == face],
+                                                boxes, truth)})
+    return rows
