@@ -49,6 +49,8 @@ def box_entry(result: Localisation, width: int, height: int) -> dict:
         entry = {"box": entry["rows"][0][0]}
     entry.update(side=result.side, score=None if result.score is None else round(result.score, 3),
                  fallback=result.fallback, frame_size=[width, height])
+    if result.tilt is not None:   # the box is in the frame levelled by this turn
+        entry["tilt"] = [round(v, 3) for v in result.tilt]
     return entry
 
 
@@ -79,15 +81,17 @@ def cut(record: FrameRecord, entry: dict, shrink: float, image_format: str,
     frame = read_frame(record.path)
     if frame is None:
         return None
-    rows = entry_rows(entry)
+    rows, tilt = entry_rows(entry), entry.get("tilt")
     width, height = entry["frame_size"]
     if (frame.shape[1], frame.shape[0]) != (width, height):
         log.warning("skipping %s: it changed size since it was localised", record.path)
         return None
     if shrink != 1:
         frame = low_res_version(frame, shrink, *screenshot.params(record.name))
-        rows = scale_rows(rows, frame.shape[1] / width, frame.shape[0] / height)
-    ok, encoded = cv2.imencode(image_format, crop_rows(frame, rows))
+        factor_x, factor_y = frame.shape[1] / width, frame.shape[0] / height
+        rows = scale_rows(rows, factor_x, factor_y)
+        tilt = None if tilt is None else (tilt[0], tilt[1] * factor_x, tilt[2] * factor_y)
+    ok, encoded = cv2.imencode(image_format, crop_rows(frame, rows, tilt))
     if not ok:
         raise ValueError(f"cannot encode a crop of {record.path} as {image_format}")
     return encoded.tobytes()

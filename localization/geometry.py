@@ -13,6 +13,9 @@ import numpy as np
 
 Box = tuple[float, float, float, float]          # x0, y0, x1, y1 (x1, y1 exclusive)
 Rows = list[list[Box]]
+# a tilted mark's crop: rows are boxes in the frame turned by `angle` degrees
+# (counter-clockwise, OpenCV's convention) about the pivot (x, y), where its line is level
+Tilt = tuple[float, float, float]                # angle, pivot x, pivot y
 
 
 def is_landscape(width: int, height: int) -> bool:
@@ -87,9 +90,37 @@ def scale_rows(rows: Rows, factor_x: float, factor_y: float) -> Rows:
             for row in rows]
 
 
-def crop_rows(image: np.ndarray, rows: Rows) -> np.ndarray:
+def level(image: np.ndarray, tilt: Tilt, box: Box | None = None) -> np.ndarray:
+    """The image turned by `tilt` (the whole frame, or only the pixels of `box` in the
+    turned frame's coordinates, as an image of the box's size). Borders reflect."""
+    angle, px, py = tilt
+    matrix = cv2.getRotationMatrix2D((px, py), angle, 1.0)
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = (0, 0, width, height) if box is None else integer_box(box, width, height)
+    matrix[:, 2] -= (x0, y0)
+    return cv2.warpAffine(image, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_CUBIC,
+                          borderMode=cv2.BORDER_REFLECT_101)
+
+
+def turn_box(box: Box, tilt: Tilt, inverse: bool = False) -> Box:
+    """The bounding box of `box`'s corners turned by `tilt` (frame -> level coordinates),
+    or back (`inverse`)."""
+    angle, px, py = tilt
+    matrix = cv2.getRotationMatrix2D((px, py), -angle if inverse else angle, 1.0)
+    x0, y0, x1, y1 = box
+    corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]]) @ matrix.T
+    return (float(corners[:, 0].min()), float(corners[:, 1].min()),
+            float(corners[:, 0].max()), float(corners[:, 1].max()))
+
+
+def crop_rows(image: np.ndarray, rows: Rows, tilt: Tilt | None = None) -> np.ndarray:
     """Cut every box and stitch: row boxes side by side (heights aligned to the row's
-    tallest by bottom padding), rows stacked (widths aligned by right padding)."""
+    tallest by bottom padding), rows stacked (widths aligned by right padding). With a
+    `tilt`, the boxes are cut from the levelled frame (`level`)."""
+    if tilt is not None:
+        if len(rows) != 1 or len(rows[0]) != 1:
+            raise ValueError("a tilted crop is one box (the ID-line cut's)")
+        return level(image, tilt, rows[0][0])
     height, width = image.shape[:2]
     stitched_rows = []
     for row in rows:

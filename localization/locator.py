@@ -20,16 +20,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 import torch
 
 from localization.ddt import DDTProjection, blob_box
-from localization.geometry import (Box, Rows, direct_crop_rows, integer_box, pad_box,
-                                   stitch_strips, to_work)
-from localization.id_line import MIN_LINES, fit_along_line, id_line_run, padded
+from localization.geometry import (Box, Rows, Tilt, direct_crop_rows, integer_box, level, pad_box,
+                                   stitch_strips, to_work, turn_box)
+from localization.id_line import MIN_LINES, TILT_REACH, fit_along_line, id_line_run, line_tilt, padded
 from localization.model import BoxRegressor, LineHead, StripClassifier, for_inference, normalise
 
 METHODS = ("direct", "ddt", "psol")
@@ -59,6 +59,20 @@ class Localisation:
     # the line head's logits along the frame's rows (frame rows, values), max over the
     # box's columns: which of the box's text lines is the ID (localization/id_line.py)
     line_evidence: tuple[np.ndarray, np.ndarray] | None = None
+    tilt: Tilt | None = None         # a tilted line: `rows` are in the levelled frame ...
+    straight_rows: Rows | None = None   # ... and this is its level cut, which the reader
+                                        # also reads and keeps where it reads surer
+
+    def straightened(self) -> "Localisation":
+        """This localisation with its level cut instead of the levelled one."""
+        return replace(self, rows=self.straight_rows, tilt=None, straight_rows=None)
+
+    def frame_box(self) -> Box:
+        """The crop's bounding box in the frame's own pixels."""
+        boxes = [box for row in self.rows for box in row]
+        box = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+               max(b[2] for b in boxes), max(b[3] for b in boxes))
+        return box if self.tilt is None else turn_box(box, self.tilt, inverse=True)
 
 
 @dataclass
@@ -88,12 +102,31 @@ def cut_to_id_line(gray: np.ndarray, result: Localisation, line_height: float | 
     inside the located box (the '♪抖音' logo line sits above it, captions may sit next
     to it), at least MIN_LINES typical lines (`line_height`: a share of the frame's
     short side), then fit the box to that line: widened where its ends were cut, trimmed
-    where it overhangs the text (localization.id_line.fit_along_line). Fallbacks
-    (no blob) are left whole."""
+    where it overhangs the text (localization.id_line.fit_along_line). A tilted line
+    (localization.id_line.line_tilt, measured on the cut line and a line height around
+    it, so the logo line does not count) is levelled about the box's centre and cut
+    again in the levelled frame (`result.tilt`), the level cut kept beside it
+    (`result.straight_rows`). Fallbacks (no blob) are left whole."""
     if result.fallback or len(result.rows) != 1 or len(result.rows[0]) != 1:
         return
-    height, width = gray.shape[:2]
     box = result.rows[0][0]
+    line = _line_box(gray, box, result, line_height)
+    if line is None:
+        return
+    x0, y0, x1, y1 = integer_box(line, gray.shape[1], gray.shape[0])
+    reach = int(TILT_REACH * (y1 - y0))
+    angle = line_tilt(gray[max(0, y0 - reach):y1 + reach, x0:x1])
+    if angle:
+        tilt = (angle, (box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        levelled = _line_box(level(gray, tilt), turn_box(box, tilt), result, line_height)
+        if levelled is not None:
+            result.straight_rows, result.tilt, line = [[line]], tilt, levelled
+    result.rows = [[line]]
+
+
+def _line_box(gray: np.ndarray, box: Box, result: Localisation, line_height: float | None) -> Box | None:
+    """The ID line's box inside `box` (see cut_to_id_line), None when no line stands out."""
+    height, width = gray.shape[:2]
     x0, y0, x1, y1 = integer_box(box, width, height)
     anchor = None if result.anchor_row is None else result.anchor_row - y0
     evidence = None
@@ -101,11 +134,11 @@ def cut_to_id_line(gray: np.ndarray, result: Localisation, line_height: float | 
         evidence = np.interp(np.arange(y0, y1) + 0.5, *result.line_evidence)
     run = id_line_run(gray[y0:y1, x0:x1], anchor, evidence)
     if run is None:
-        return
+        return None
     min_rows = MIN_LINES * line_height * min(height, width) if line_height else 0.0
     top, bottom = padded(run, y1 - y0, min_rows)
     left, right = fit_along_line(gray[y0 + top:y0 + bottom], x0, x1, run[1] - run[0])
-    result.rows = [[(max(0.0, left), float(y0 + top), min(float(width), right), float(y0 + bottom))]]
+    return max(0.0, left), float(y0 + top), min(float(width), right), float(y0 + bottom)
 
 
 class Locator:

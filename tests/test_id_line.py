@@ -117,3 +117,83 @@ def test_cut_keeps_the_typical_line_height_where_texture_hides_most_of_the_id():
     assert bare[3] - bare[1] < 10                            # the fragment, barely padded
     x0, y0, x1, y1 = cut(0.08)                               # typical line: 8 rows of 100
     assert y1 - y0 >= MIN_LINES * 8 and y0 <= 45 - 7 and y1 >= 45 + 7
+
+
+def _turned_line(angle: float) -> np.ndarray:
+    """A gray 240x80 image of one white ID line turned by `angle` degrees about its centre."""
+    from PIL import Image, ImageDraw, ImageFont
+    image = Image.new("L", (240, 80), 40)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf", 18)
+    ImageDraw.Draw(image).text((20, 30), "Ab3xKq9LmWe2Zt", fill=235, font=font)
+    matrix = cv2.getRotationMatrix2D((120, 40), angle, 1.0)
+    return cv2.warpAffine(np.asarray(image), matrix, (240, 80), borderMode=cv2.BORDER_REFLECT_101)
+
+
+@pytest.mark.parametrize("angle", [-5.0, -2.0, 1.5, 3.0, 6.0])
+def test_a_tilted_line_is_measured_and_levelled(angle):
+    from localization.geometry import level
+    from localization.id_line import line_tilt
+
+    tilted = _turned_line(angle)
+    tilt = line_tilt(tilted)
+    assert abs(tilt + angle) <= 0.6                  # the turn back, OpenCV's convention
+    assert line_tilt(level(tilted, (tilt, 120, 40))) == 0.0
+
+
+def test_level_lines_and_blank_crops_are_not_turned():
+    from localization.id_line import line_tilt
+
+    assert line_tilt(_turned_line(0.0)) == 0.0
+    assert line_tilt(_turned_line(0.6)) == 0.0        # under MIN_TILT
+    assert line_tilt(np.full((30, 120), 90, np.uint8)) == 0.0
+    assert line_tilt(np.zeros((2, 2), np.uint8)) == 0.0
+
+
+def test_a_tilted_mark_is_cut_level_with_its_level_cut_kept_beside_it():
+    from localization.geometry import crop_rows, integer_box, turn_box
+    from localization.id_line import line_tilt
+
+    frame = np.full((200, 400), 40, np.uint8)
+    frame[60:140, 80:320] = _turned_line(4.0)
+    result = Localisation([[(70.0, 50.0, 330.0, 150.0)]])
+    cut_to_id_line(frame, result)
+    assert result.tilt is not None and abs(result.tilt[0] + 4.0) <= 0.6
+    (box,), = result.rows
+    crop = crop_rows(frame, result.rows, result.tilt)
+    x0, y0, x1, y1 = integer_box(box, 400, 200)
+    assert crop.shape == (y1 - y0, x1 - x0)
+    assert line_tilt(crop) == 0.0 and crop.shape[0] < 40   # a level strip of the one line
+    (straight,), = result.straight_rows
+    assert straight[3] - straight[1] < 60                  # the level cut through the tilted line
+    frame_box = result.frame_box()                          # back in the frame's pixels
+    assert frame_box == pytest.approx(turn_box(box, result.tilt, inverse=True))
+    assert 60 <= frame_box[0] and frame_box[2] <= 340
+    level_result = result.straightened()
+    assert level_result.tilt is None and level_result.rows == result.straight_rows
+
+
+def test_the_localisers_crop_files_keep_the_tilt_also_when_shrunk(tmp_path):
+    """`tools/localize.py` writes the reader's cut: box entries carry the tilt, the crop
+    LMDBs are cut from the levelled frame, at train resolution and shrunk alike."""
+    from localization.export import box_entry, cut
+    from localization.frame_records import FrameRecord
+    from localization.id_line import line_tilt
+
+    frame = np.full((200, 400), 40, np.uint8)
+    frame[60:140, 80:320] = _turned_line(4.0)
+    path = tmp_path / "v0_0_.png"
+    cv2.imwrite(str(path), frame)
+    result = Localisation([[(70.0, 50.0, 330.0, 150.0)]])
+    cut_to_id_line(frame, result)
+    entry = json.loads(json.dumps(box_entry(result, 400, 200)))
+    assert entry["tilt"] == pytest.approx(list(result.tilt), abs=1e-3)
+    record = FrameRecord("v0_0_.png", "Ab3xKq9LmWe2Zt", path)
+    for shrink in (1.0, 1.7):
+        crop = cv2.imdecode(np.frombuffer(cut(record, entry, shrink, ".png"), np.uint8),
+                            cv2.IMREAD_GRAYSCALE)
+        assert line_tilt(crop) == 0.0 and crop.shape[0] < 40 / shrink
+        del entry["tilt"]
+        straight = cv2.imdecode(np.frombuffer(cut(record, entry, shrink, ".png"), np.uint8),
+                                cv2.IMREAD_GRAYSCALE)
+        assert line_tilt(straight) != 0.0                 # without it the crop stays turned
+        entry["tilt"] = list(result.tilt)
