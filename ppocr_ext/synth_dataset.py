@@ -19,6 +19,7 @@ Config (`Train.dataset`):
     ramp_samples: 200000
     start_difficulty: 0.0
     font_split: train            # synth.fonts.SPLITS; `heldout` renders the unseen domain
+    wide_faces: false            # with the wide training faces (synth.fonts, release 9)
     photos: null                 # a folder of background photos
     real_data_dir: null          # a folder of LMDBs of real crops (a localiser's output),
                                  # or a list of such folders (several localiser runs) ...
@@ -41,7 +42,7 @@ from synth.fonts import font_catalog
 
 # `data_dir` is accepted (and unused) so a config can inherit an LMDBDataSet section
 KEYS = ("name", "data_dir", "seed", "samples_per_epoch", "ramp_samples", "start_difficulty",
-        "font_split", "photos", "real_data_dir", "real_ratio", "corrupt_prob", "transforms",
+        "font_split", "wide_faces", "photos", "real_data_dir", "real_ratio", "corrupt_prob", "transforms",
         "ext_op_transform_idx")
 RETRY_STRIDE = 1_000_003   # a sample the transforms reject is replaced by i + this
 
@@ -85,7 +86,7 @@ class SynthCropDataSet(Dataset):
         if not 0.0 <= self.corrupt_prob <= 1.0:
             raise ValueError(f"{mode}.dataset.corrupt_prob must be in [0, 1], got {self.corrupt_prob}")
         self.crop_config = CropConfig(photos=photos, corrupt_prob=self.corrupt_prob)
-        self.catalog = font_catalog(self.split)
+        self.catalog = font_catalog(self.split, wide=bool(dataset.get("wide_faces", False)))
         self.real_ratio = float(dataset.get("real_ratio", 0.0))
         self.real = []
         real_dirs = dataset.get("real_data_dir") or []

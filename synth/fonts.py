@@ -118,6 +118,7 @@ class FontFamily:
     script: str = "latin"     # "latin" (the ':' and the ID) | "cjk" (the 抖音号 prefix)
     index: int = 0            # face index inside a .ttc collection
     weight: float = 1.0       # sampling weight of the family (shared by its files)
+    wide: bool = False        # in the "train" split only when asked (`wide_faces`)
 
 
 FONT_FAMILIES = (
@@ -153,6 +154,51 @@ FONT_FAMILIES = (
         "opentype/urw-base35/NimbusSansNarrow-Regular.otf",
         "opentype/urw-base35/NimbusSansNarrow-Bold.otf",
         "opentype/urw-base35/NimbusRoman-Regular.otf", "opentype/urw-base35/C059-Roman.otf"), "train"),
+    # The wide training faces (`font_catalog(..., wide=True)`, the crop stream's
+    # `wide_faces`; release 9's stage): every other upright free sans Debian ships here,
+    # geometric (League Spartan, Manrope), rounded (Quicksand, Comfortaa, Dosis), humanist
+    # (Oxygen, Gillius, Andika, Tuffy, Karla), square (Jura) and M+ (Thin to Bold). Why:
+    # release 8's per-face table (bench/release.md) reads the unseen domain's geometric
+    # and light faces lowest (URW Gothic Book 0.12 / 0.42 exact, Lato Light 0.15 / 0.55,
+    # Cantarell Light 0.15 / 0.69 at 1/1.7 / train resolution) while its training faces
+    # held no geometric sans and few light weights. Older stages' streams stay as they were.
+    FontFamily("league-spartan", "fonts-league-spartan", (
+        "opentype/league-spartan/LeagueSpartan-ExtraLight.otf", "opentype/league-spartan/LeagueSpartan-Light.otf",
+        "opentype/league-spartan/LeagueSpartan-Regular.otf", "opentype/league-spartan/LeagueSpartan-SemiBold.otf",
+        "opentype/league-spartan/LeagueSpartan-Bold.otf"), "train", wide=True),
+    FontFamily("manrope", "fonts-manrope", (
+        "truetype/manrope/Manrope-ExtraLight.ttf", "truetype/manrope/Manrope-Light.ttf",
+        "truetype/manrope/Manrope-Regular.ttf", "truetype/manrope/Manrope-SemiBold.ttf",
+        "truetype/manrope/Manrope-Bold.ttf"), "train", wide=True),
+    FontFamily("quicksand", "fonts-quicksand", (
+        "truetype/quicksand/Quicksand-Light.ttf", "truetype/quicksand/Quicksand-Regular.ttf",
+        "truetype/quicksand/Quicksand-Bold.ttf"), "train", wide=True),
+    FontFamily("comfortaa", "fonts-comfortaa", (
+        "truetype/comfortaa/Comfortaa-Light.ttf", "truetype/comfortaa/Comfortaa-Regular.ttf",
+        "truetype/comfortaa/Comfortaa-Bold.ttf"), "train", wide=True),
+    FontFamily("dosis", "fonts-dosis", (
+        "opentype/dosis/Dosis-ExtraLight.otf", "opentype/dosis/Dosis-Light.otf",
+        "opentype/dosis/Dosis-Book.otf", "opentype/dosis/Dosis-SemiBold.otf",
+        "opentype/dosis/Dosis-Bold.otf"), "train", wide=True),
+    FontFamily("oxygen", "fonts-oxygen", (
+        "truetype/oxygen/Oxygen-Sans.ttf", "truetype/oxygen/Oxygen-Sans-Bold.ttf"), "train", wide=True),
+    FontFamily("gillius", "fonts-adf-gillius", (
+        "truetype/adf/GilliusADF-Regular.otf", "truetype/adf/GilliusADF-Bold.otf",
+        "truetype/adf/GilliusADF-Cond.otf", "truetype/adf/GilliusADFNo2-Regular.otf"), "train", wide=True),
+    FontFamily("andika", "fonts-sil-andika", (
+        "truetype/andika/Andika-Regular.ttf", "truetype/andika/Andika-Bold.ttf"), "train", wide=True),
+    FontFamily("tuffy", "fonts-tuffy", (
+        "truetype/tuffy/Tuffy.ttf", "truetype/tuffy/Tuffy_Bold.ttf"), "train", wide=True),
+    FontFamily("karla", "fonts-karla", (
+        "truetype/karla/Karla-ExtraLight.otf", "truetype/karla/Karla-Light.otf",
+        "truetype/karla/Karla-Regular.otf", "truetype/karla/Karla-Bold.otf"), "train", wide=True),
+    FontFamily("jura", "fonts-jura", (
+        "opentype/jura/Jura-Light.otf", "opentype/jura/Jura-Regular.otf",
+        "opentype/jura/Jura-Bold.otf"), "train", wide=True),
+    FontFamily("mplus", "fonts-mplus", (
+        "opentype/mplus/Mplus1-Thin.otf", "opentype/mplus/Mplus1-Light.otf",
+        "opentype/mplus/Mplus1-Regular.otf", "opentype/mplus/Mplus1-Bold.otf",
+        "opentype/mplus/Mplus2-Light.otf", "opentype/mplus/Mplus2-Regular.otf"), "train", wide=True),
     # held out: never seen in training, only by the unseen-domain test
     FontFamily("lato", "fonts-lato", (
         "truetype/lato/Lato-Regular.ttf", "truetype/lato/Lato-Medium.ttf",
@@ -199,14 +245,14 @@ class FontCatalog:
         return faces[int(rng.choice(len(faces), p=weights / weights.sum()))]
 
 
-def font_catalog(split: str, root=CATALOG_ROOT) -> FontCatalog:
-    """Every face of `split` that is installed; fail naming the packages of any family
-    that has no file (`make fonts` installs them all)."""
+def font_catalog(split: str, root=CATALOG_ROOT, wide: bool = False) -> FontCatalog:
+    """Every face of `split` that is installed (with the wide training faces when `wide`);
+    fail naming the packages of any family that has no file (`make fonts` installs them all)."""
     if split not in SPLITS:
         raise ValueError(f"font split must be one of {SPLITS}, got {split!r}")
     root = Path(root)
     faces, missing = {"latin": [], "cjk": []}, []
-    for family in (f for f in FONT_FAMILIES if f.split == split):
+    for family in (f for f in FONT_FAMILIES if f.split == split and (wide or not f.wide)):
         paths = sorted({str(p) for pattern in family.patterns for p in root.glob(pattern)})
         if not paths:
             missing.append(f"{family.name} ({family.package})")

@@ -56,7 +56,7 @@ def test_harder_crops_are_smaller_on_average(catalog):
 
 
 def test_held_out_families_and_backgrounds_never_train():
-    train, heldout = font_catalog("train"), font_catalog("heldout")
+    train, heldout = font_catalog("train", wide=True), font_catalog("heldout", wide=True)
     assert {f.family for f in train.latin} & {f.family for f in heldout.latin} == set()
     assert {f.path for f in train.latin + train.cjk}.isdisjoint(
         {f.path for f in heldout.latin + heldout.cjk})
@@ -64,6 +64,22 @@ def test_held_out_families_and_backgrounds_never_train():
     assert set(BASE_SPLITS["train"]) & set(BASE_SPLITS["heldout"]) == {"flat"}
     background = crop_background(np.random.default_rng(0), 20, 90, "heldout")
     assert background.shape == (20, 90, 3)
+
+
+def test_wide_faces_add_to_the_training_faces_only_when_asked():
+    """Streams of the stages before release 9 keep their 48 faces; `wide_faces` adds the
+    geometric, rounded and light families, every one of which draws each ID symbol."""
+    from fontTools.ttLib import TTFont
+    from synth.ids import ID_ALPHABET
+
+    narrow, wide = font_catalog("train"), font_catalog("train", wide=True)
+    assert set(narrow.latin) < set(wide.latin) and narrow.cjk == wide.cjk
+    added = set(wide.latin) - set(narrow.latin)
+    assert {f.family for f in added} >= {"league-spartan", "manrope", "quicksand", "mplus"}
+    assert {f.family for f in added}.isdisjoint(f.family for f in narrow.latin)
+    for face in added:
+        cmap = TTFont(face.path, fontNumber=face.index).getBestCmap()
+        assert all(ord(ch) in cmap for ch in ID_ALPHABET + ":"), face.path
 
 
 def test_make_fonts_installs_every_catalogue_package():
