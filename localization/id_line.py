@@ -184,25 +184,29 @@ def _last_text_column(energy: np.ndarray, bar: float, gap: int) -> int:
 # steps up to MAX_TILT, the peak refined by a parabola); it is levelled from MIN_TILT on
 # where that shear gathers MIN_GAIN more (sum of squared row energies) than none does
 MAX_TILT, TILT_STEP, MIN_TILT, MIN_GAIN = 8.0, 0.5, 1.0, 0.02
-TILT_REACH = 1.0
+TILT_REACH, TILT_BLOCK = 1.0, 4
 _TILTS = np.arange(-MAX_TILT, MAX_TILT + TILT_STEP / 2, TILT_STEP)
 
 
 def line_tilt(gray: np.ndarray) -> float:
     """The angle (degrees, OpenCV's counter-clockwise convention) that levels the text
-    lines of a gray crop (`geometry.level`), 0.0 below MIN_TILT or MIN_GAIN."""
+    lines of a gray crop (`geometry.level`), 0.0 below MIN_TILT or MIN_GAIN. The shear
+    moves blocks of TILT_BLOCK columns (under a glyph at 1/1.7) as one: 0.4-0.6 ms a
+    demo test frame instead of 1.0-1.6 shearing every column (2 busy cores), reading
+    the dev frames as well (level 0.630, turned 1.5 / 3 degrees 0.48 / 0.48)."""
     energy = _energy(gray)
     height, width = energy.shape
     if height < 3 or width < 3 or not energy.any():
         return 0.0
-    slopes = np.tan(np.radians(_TILTS))
-    shifts = np.rint(slopes[:, None] * (np.arange(width) - (width - 1) / 2)).astype(np.int64)
+    edges = np.linspace(0, width, max(1, width // TILT_BLOCK) + 1).astype(int)
+    blocks = np.add.reduceat(energy, edges[:-1], axis=1).T                 # (blocks, rows)
+    centres = (edges[:-1] + edges[1:] - 1) / 2 - (width - 1) / 2
+    shifts = np.rint(np.tan(np.radians(_TILTS))[:, None] * centres).astype(np.int64)
     reach = int(np.abs(shifts).max())
-    rows = np.arange(height)[None, :, None] + shifts[:, None, :] + reach       # (tilts, h, w)
-    span = height + 2 * reach
-    flat = (rows + (np.arange(len(_TILTS)) * span)[:, None, None]).ravel()
-    profiles = np.bincount(flat, weights=np.broadcast_to(energy, rows.shape).ravel(),
-                           minlength=len(_TILTS) * span).reshape(len(_TILTS), span)
+    padded = np.pad(blocks, ((0, 0), (2 * reach, 2 * reach)))
+    # row t of a sheared profile gathers row t - reach - shift of every block
+    rows = np.arange(height + 2 * reach)[None, None, :] + reach - shifts[:, :, None]
+    profiles = padded[np.arange(len(blocks))[None, :, None], rows].sum(axis=1)
     sharpness = (profiles ** 2).sum(axis=1)
     best = int(np.argmax(sharpness))
     if sharpness[best] < (1 + MIN_GAIN) * sharpness[len(_TILTS) // 2]:
@@ -214,7 +218,7 @@ def line_tilt(gray: np.ndarray) -> float:
     tilt = float(_TILTS[best]) + (TILT_STEP * 0.5 * (left - right) / curvature if curvature < 0 else 0.0)
     # a line rising to the right gathers at a negative shear; OpenCV turns it level
     # with the opposite (clockwise) angle
-    return -tilt if abs(tilt) >= MIN_TILT else 0.0
+    return -float(tilt) if abs(tilt) >= MIN_TILT else 0.0
 
 
 def cut_id_line(crop: np.ndarray) -> np.ndarray:
