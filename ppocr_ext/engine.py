@@ -22,7 +22,8 @@ copying it:
   fails, so train-time metrics broke under AMP.
 - `_fast_eval_attention`: SVTR's attention computes a full masked score matrix; at
   inference a fused kernel does the same work up to twice as fast (opt-in:
-  `with fused_attention():`).
+  `with fused_attention():`, which every reading path takes: `tools/infer_rec.py` and
+  the frame reader's `ppocr_ext.posteriors.TorchPosteriors`).
 - `_summary_writer_class`: its `use_tensorboard` path imports and starts wandb.
 - `TrainLoader`: the engine's train DataLoader has no sampler (same batches in the same
   order every epoch) and forked workers share one NumPy random stream; it also shows
@@ -114,7 +115,7 @@ _fused_attention = False
 def fused_attention(enabled: bool = True):
     """Within this block, SVTR inference uses the fused attention kernel (see
     `_fast_eval_attention`). Off by default so that library results stay bit-for-bit
-    the engine's; the inference tool and the benchmark turn it on."""
+    the engine's; the reading tools and the benchmarks turn it on."""
     global _fused_attention
     previous, _fused_attention = _fused_attention, enabled
     try:

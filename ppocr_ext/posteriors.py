@@ -37,7 +37,7 @@ from common.images import CROP_LIMITS, BadImage, check_encoded
 from common.labels import LabelFileError, format_problems, read_label_file
 from common.lmdb_io import is_lmdb, iter_lmdb, lmdb_names
 from common.onnx_io import OnnxExportError
-from ppocr_ext.engine import infer_forward, load_engine
+from ppocr_ext.engine import fused_attention, infer_forward, load_engine
 from ppocr_ext.rec_config import ConfigError, load_config
 from ppocr_ext.rec_infer import Recognizer, list_images
 
@@ -173,9 +173,10 @@ class TorchPosteriors(PosteriorRecognizer):
 
     @torch.inference_mode()
     def _forward(self, batch: np.ndarray, ratios: np.ndarray) -> np.ndarray:
+        """With SVTR's fused attention, as `tools/infer_rec.py` reads (ppocr_ext.engine)."""
         images = torch.from_numpy(batch).to(self.device)
         valid = torch.from_numpy(ratios).to(self.device)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16), fused_attention():
             probs = infer_forward(self.model, images, valid, self.spec["algorithm"])
         return probs.float().cpu().numpy()
 

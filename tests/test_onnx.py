@@ -3,6 +3,7 @@ needs in one file, and plugs in wherever a torch recogniser does."""
 import json
 
 import numpy as np
+import torch
 import pytest
 
 from ppocr_ext.ctc import greedy_reading
@@ -148,3 +149,18 @@ def test_attention_recognisers_are_refused_before_building(tmp_path):
     weights.write_bytes(b"never read")
     with pytest.raises(ConfigError, match="posteriors need a CTC recogniser"):
         load_torch_recognizer(CONFIGS / "sar_r31.yml", weights)
+
+
+def test_the_torch_reader_runs_svtr_attention_fused(exported, monkeypatch):
+    """The frame reader reads like tools/infer_rec.py: SVTR's attention through torch's
+    fused kernel (ppocr_ext.engine.fused_attention), switched off again afterwards."""
+    from ppocr_ext import engine
+
+    torch_recognizer, path = exported
+    calls = []
+    fused = torch.nn.functional.scaled_dot_product_attention
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention",
+                        lambda *args, **kwargs: calls.append(1) or fused(*args, **kwargs))
+    probs = torch_recognizer(crops())
+    assert calls and not engine._fused_attention
+    np.testing.assert_allclose(probs, load_onnx_recognizer(path)(crops()), atol=1e-4)
