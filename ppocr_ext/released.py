@@ -30,9 +30,9 @@ def released_model() -> list[str]:
     cores, the demo's 1,547 low-resolution test frames end to end with the bf16 localiser:
     100.6-101.5 frames/s against 93.7-97.0 for int8 ONNX and ~80 for float32 ONNX).
     Elsewhere torch emulates bf16 several times slower (common/hardware.py): the int8 ONNX
-    file. Release 8's exact match, low-resolution / train-resolution / unseen-domain low
-    frames (`tools/read_ids.py --labels`): torch bf16 0.6031 / 0.9185 / 0.3896, int8 ONNX
-    0.6044 / 0.9165 / 0.3766, float32 ONNX 0.6037 / 0.9185 / 0.3880.
+    file. Release 9's exact match, low-resolution / train-resolution / unseen-domain low
+    frames (`tools/read_ids.py --labels`): torch bf16 0.5986 / 0.9077 / 0.4026, int8 ONNX
+    0.6005 / 0.9096 / 0.4010, float32 ONNX 0.5992 / 0.9077 / 0.3977.
     Read it as `released_reading()` says."""
     return released_reading()[0]
 
