@@ -8,7 +8,7 @@ face, how much of the loss is the I/l pair (in Arial-metric faces both are bare 
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -21,9 +21,17 @@ AMBIGUOUS = frozenset("Il")
 _FORGIVE_IL = str.maketrans("l", "I")
 
 
+class Scored(NamedTuple):
+    """One labelled reading, scored."""
+    exact: bool
+    in_alternatives: bool    # the truth among the k best
+    il_forgiven: bool        # exact once I and l count as one symbol
+    il_swaps: int            # I/l substitutions
+    il_symbols: int          # I or l in the truth
+
+
 def _scored(readings, truth: dict[str, str], key: Callable[[str, str], object]) -> dict:
-    """{key: [(exact, truth among the alternatives, exact with I/l forgiven, I/l swaps,
-    I or l in the truth)]} over the labelled readings whose key is not None."""
+    """{key: [Scored]} over the labelled readings whose key is not None."""
     groups: dict = {}
     for reading in readings:
         text = truth.get(reading.name)
@@ -32,17 +40,17 @@ def _scored(readings, truth: dict[str, str], key: Callable[[str, str], object]) 
             continue
         swaps = sum(1 for op in Levenshtein.editops(text, reading.text) if op.tag == "replace"
                     and {text[op.src_pos], reading.text[op.dest_pos]} == AMBIGUOUS)
-        groups.setdefault(group, []).append(
-            (reading.text == text, any(alt == text for alt, _ in reading.alternatives),
-             reading.text.translate(_FORGIVE_IL) == text.translate(_FORGIVE_IL),
-             swaps, sum(ch in AMBIGUOUS for ch in text)))
+        groups.setdefault(group, []).append(Scored(
+            reading.text == text, any(alt == text for alt, _ in reading.alternatives),
+            reading.text.translate(_FORGIVE_IL) == text.translate(_FORGIVE_IL),
+            swaps, sum(ch in AMBIGUOUS for ch in text)))
     return groups
 
 
-def _rates(rows: list[tuple]) -> dict:
+def _rates(rows: list[Scored]) -> dict:
     n = len(rows)
-    return {"n": n, "exact_match": round(sum(r[0] for r in rows) / n, 4),
-            "truth_in_alternatives": round(sum(r[1] for r in rows) / n, 4)}
+    return {"n": n, "exact_match": round(sum(r.exact for r in rows) / n, 4),
+            "truth_in_alternatives": round(sum(r.in_alternatives for r in rows) / n, 4)}
 
 
 def _pitch(box: dict, text: str) -> float:
@@ -75,11 +83,11 @@ def exact_by_face(readings, faces: dict[str, str], boxes: dict, truth: dict[str,
     rows = []
     for face in sorted(groups, key=lambda f: (-len(groups[f]), f)):
         scored = groups[face]
-        ambiguous = sum(r[4] for r in scored)
+        ambiguous = sum(r.il_symbols for r in scored)
         rows.append({"face": face, **_rates(scored),
-                     "exact_il_forgiven": round(sum(r[2] for r in scored) / len(scored), 4),
+                     "exact_il_forgiven": round(sum(r.il_forgiven for r in scored) / len(scored), 4),
                      "il_symbols": ambiguous,
-                     "il_swap_rate": round(sum(r[3] for r in scored) / ambiguous, 4) if ambiguous else None,
+                     "il_swap_rate": round(sum(r.il_swaps for r in scored) / ambiguous, 4) if ambiguous else None,
                      "by_pitch": exact_by_pitch([r for r in readings if face_of(r.name) == face],
                                                 boxes, truth)})
     return rows
