@@ -14,7 +14,7 @@ FONT_PACKAGES += fonts-roboto-unhinted fonts-open-sans fonts-croscore fonts-noto
                  fonts-inter fonts-urw-base35 fonts-lato fonts-crosextra-carlito \
                  fonts-cantarell fonts-wqy-zenhei fonts-arphic-uming fonts-arphic-ukai \
                  fonts-noto-cjk
-# ... and its wide training faces (release 9's stage: geometric, rounded and light sans)
+# ... and its wide training faces (release 9's stage: geometric, rounded and light sans, ~50 MB)
 FONT_PACKAGES += fonts-league-spartan fonts-manrope fonts-quicksand fonts-comfortaa \
                  fonts-dosis fonts-oxygen fonts-adf-gillius fonts-sil-andika fonts-tuffy \
                  fonts-karla fonts-jura fonts-mplus
