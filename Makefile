@@ -72,7 +72,8 @@ test: $(VENV)/.installed
 demo: $(DEMO_OUT)/read_release/score.json
 	@echo "demo done: predictions of the released models in $(DEMO_OUT)/read_release/"
 
-$(DEMO_OUT)/read_release/score.json: $(DEMO_DATA)/boxes.json
+# re-read when the released models change (a pull of a new release)
+$(DEMO_OUT)/read_release/score.json: $(DEMO_DATA)/boxes.json $(wildcard models/svtr_tiny_synth/model*) $(wildcard models/loc_ddt/*.pt)
 	$(PY) tools/read_ids.py --frames $(DEMO_DATA)/test --labels $(DEMO_DATA)/test_labels.txt \
 	  --out $(DEMO_OUT)/read_release --threads 2
 
