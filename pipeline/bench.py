@@ -260,7 +260,7 @@ def bench_e2e_main(argv: list[str] | None = None) -> dict:
             boxes = split_boxes(boxes_json, Path(frames).name)
             results["sets"][name]["gt_boxes"] = read_boxes(reader.recognizer, Path(frames), boxes,
                                                            truth, args.k)
-            results["sets"][name]["crops"] = crop_tightness(readings, boxes, "", truth)
+            results["sets"][name]["crops"] = crop_tightness(readings, boxes, truth)
             results["sets"][name]["by_pitch"] = exact_by_pitch(readings, boxes, truth)
             try:
                 faces = video_faces(Path(frames).parent, Path(frames).name)

@@ -25,11 +25,9 @@ def padded_box(box, frame_w: int, frame_h: int, pad: float = 0.3) -> tuple[int, 
             min(frame_w, int(round(x1 + margin))), min(frame_h, int(round(y1 + margin))))
 
 
-def split_boxes(boxes_json: Path | dict, split: str) -> dict:
+def split_boxes(boxes_json: Path, split: str) -> dict:
     """The generator's boxes of one split ({frame name: {"box", "id_box", ...}}) from its
-    boxes.json, or `boxes_json` itself when it is that dict already."""
-    if isinstance(boxes_json, dict):
-        return boxes_json
+    boxes.json."""
     return json.loads(Path(boxes_json).read_text(encoding="utf-8"))[split]
 
 
@@ -62,14 +60,13 @@ def read_box_crops(recognizer, frame_of, names: list[str], boxes: dict, truth: d
             f"truth_in_top{k}": round(top / n, 4)}
 
 
-def crop_tightness(readings, boxes_json: Path | dict, split: str, truth: dict[str, str]) -> dict:
+def crop_tightness(readings, boxes: dict, truth: dict[str, str]) -> dict:
     """How the localiser's crops sit on the generator's boxes (issue #17): the share of
     frames whose crop holds the whole ID (`hit`), the crop's width over the `抖音号:ID`
     line's (percentiles, and the share within 1.3x), and exact match of tight (<= 1.3x)
     and loose crops apart. On frames made elsewhere the demo's crops were >= 1.5x the
     mark's width for a third of frames, and those read ~0.1 against 0.2-0.46.
-    `boxes_json`: the generator's boxes.json, or its already loaded `[split]` dict."""
-    boxes = split_boxes(boxes_json, split)
+    `boxes`: one split of the generator's boxes.json (`split_boxes`)."""
     rows = [(r, boxes[r.name]) for r in readings if r.name in boxes]
     if not rows:
         return {"n": 0}

@@ -61,7 +61,7 @@ def robustness_table(reader: IdReader, frames: list[np.ndarray], names: list[str
                f"top{k}": report[f"truth_in_top{k}"], "one_minus_ned": 1 - report["norm_edit_distance"]}
         if boxes and not (name in CATALOGUE and CATALOGUE[name].geometric):
             by_name = dict(zip(names, images))
-            out["loc_hit"] = crop_tightness(readings, boxes, "", truth).get("hit")
+            out["loc_hit"] = crop_tightness(readings, boxes, truth).get("hit")
             out["gt_exact"] = read_box_crops(reader.recognizer, by_name.__getitem__,
                                              [n for n in names if n in boxes], boxes, truth, k)["exact_match"]
         return out

@@ -66,7 +66,7 @@ def test_glyph_report_names_each_font():
 def test_crop_tightness_measures_hits_width_ratios_and_reading_by_tightness(tmp_path):
     import json as _json
 
-    from pipeline.box_reading import crop_tightness
+    from pipeline.box_reading import crop_tightness, split_boxes
     from pipeline.read_ids import FrameReading
 
     boxes = {"test": {f"f{i}.jpg": {"box": [10, 10, 110, 20], "id_box": [40, 10, 110, 20],
@@ -77,7 +77,7 @@ def test_crop_tightness_measures_hits_width_ratios_and_reading_by_tightness(tmp_
                                                 side="top", alternatives=[(text, 1.0)])
     readings = [crop("f0.jpg", [8, 8, 112, 22], "ok"), crop("f1.jpg", [5, 5, 120, 25], "no"),
                 crop("f2.jpg", [0, 0, 200, 30], "ok"), crop("f3.jpg", [50, 8, 112, 22], "ok")]
-    report = crop_tightness(readings, path, "test", {f"f{i}.jpg": "ok" for i in range(4)})
+    report = crop_tightness(readings, split_boxes(path, "test"), {f"f{i}.jpg": "ok" for i in range(4)})
     assert report["n"] == 4 and report["hit"] == 0.75              # f3 cuts the ID
     assert report["within_1.3x"] == 0.75                          # f2 is 2x the line
     assert report["exact_tight"] == round(2 / 3, 4) and report["exact_loose"] == 1.0
