@@ -71,3 +71,15 @@ def test_with_boxes_the_table_says_which_stage_fails():
     text = to_markdown({"command": "c", "date": "d", "machine": {}, "frames": "f", "n": 3, "k": 3,
                         "localiser": "l", "recogniser": "r", "rows": rows})
     assert "| rotation | 1 |" in text and text.count("| - |") >= 3
+
+
+def test_fog_whitens_the_scene_without_blurring_it(frame):
+    # albumentations' RandomFog also blurred the whole frame by min(h, w) / 30 pixels at
+    # every strength, which is what the fog rows measured (common/corruptions.Haze)
+    line = frame[290:302, 20:140].astype(float)
+    edges = lambda image: np.abs(np.diff(image[280:312, 10:150].astype(float), axis=0)).max()
+    for severity in SEVERITIES:
+        out = corrupt([frame], "fog", severity, seed=3)[0]
+        assert out[290:302, 20:140].mean() >= line.mean() - 1          # whiter, never darker
+        assert (out.astype(int) >= frame.astype(int) - 1).all()
+        assert edges(out) >= 0.5 * edges(frame)                         # the line's edge stays
