@@ -5,12 +5,14 @@ hurt, while *simulating* the disturbances in training — Gaussian noise, rain, 
 blur — made the model more robust. Frames users bring may carry any of these. The
 defaults are scaled for crops a few dozen pixels tall: rain is drawn with 1-px drops
 and no extra blur (albumentations' default 7-px blur would erase the text, cf. the
-5x5-blur lesson of seed 000), fog stays light.
+5x5-blur lesson of seed 000), fog stays light and blurs only itself
+(common.corruptions.Haze: albumentations' fog blurs the whole image).
 """
 from __future__ import annotations
 
 import albumentations as A
 
+from common.corruptions import Haze
 from ppocr_ext.augment.base import AlbumentationsStep, as_range, check_probability
 
 
@@ -28,6 +30,6 @@ class RobustnessAug(AlbumentationsStep):
             A.RandomRain(rain_type=rain_type, drop_width=1, blur_value=1,
                          brightness_coefficient=0.9,
                          p=check_probability("rain_prob", rain_prob)),
-            A.RandomFog(fog_coef_range=as_range("fog_strength", fog_strength, low=0),
+            Haze(fog_coef_range=as_range("fog_strength", fog_strength, low=0),
                         alpha_coef=0.08, p=check_probability("fog_prob", fog_prob)),
         ])
