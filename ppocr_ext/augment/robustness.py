@@ -31,5 +31,5 @@ class RobustnessAug(AlbumentationsStep):
                          brightness_coefficient=0.9,
                          p=check_probability("rain_prob", rain_prob)),
             Haze(fog_coef_range=as_range("fog_strength", fog_strength, low=0),
-                        alpha_coef=0.08, p=check_probability("fog_prob", fog_prob)),
+                 alpha_coef=0.08, p=check_probability("fog_prob", fog_prob)),
         ])
