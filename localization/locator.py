@@ -137,7 +137,8 @@ def _line_box(gray: np.ndarray, box: Box, result: Localisation, line_height: flo
         return None
     min_rows = MIN_LINES * line_height * min(height, width) if line_height else 0.0
     top, bottom = padded(run, y1 - y0, min_rows)
-    left, right = fit_along_line(gray[y0 + top:y0 + bottom], x0, x1, run[1] - run[0])
+    left, right = fit_along_line(gray[y0 + top:y0 + bottom], x0, x1, run[1] - run[0],
+                                 (run[0] - top, run[1] - top))
     return max(0.0, left), float(y0 + top), min(float(width), right), float(y0 + bottom)
 
 

@@ -97,6 +97,19 @@ def test_fitting_trims_a_box_that_overhangs_the_line_to_its_text_plus_padding():
     assert ink[-1] + 1 <= right <= ink[-1] + 1 + TRIM_PAD * 8 + 3
 
 
+def test_fitting_trims_to_the_text_on_a_grainy_frame_too():
+    # grain carries text energy into every column; only the line's own rows carry more
+    rows = np.full((24, 300), 110, np.uint8)
+    _text_line(rows, "AB:cdefgh", 16, 0.5)                 # ink: columns 4-79, rows 4-19
+    ink = np.flatnonzero(np.abs(rows.astype(int) - 110).max(axis=0) > 0)
+    grain = np.random.default_rng(0).normal(0, 25, rows.shape)
+    noisy = np.clip(rows + grain, 0, 255).astype(np.uint8)
+    assert fit_along_line(noisy, 0, 200, line_height=8)[1] > 200         # every column "text"
+    left, right = fit_along_line(noisy, 0, 200, line_height=8, core=(4, 20))
+    assert ink[0] - TRIM_PAD * 8 - 3 <= left <= ink[0]
+    assert ink[-1] + 1 <= right <= ink[-1] + 1 + TRIM_PAD * 8 + 3
+
+
 def test_padding_never_keeps_fewer_rows_than_asked_around_the_run():
     assert padded((20, 30), 60) == (14, 36)                  # PAD of the run's own height
     assert padded((20, 30), 60, min_rows=12) == (14, 36)     # already taller: unchanged
