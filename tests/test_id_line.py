@@ -104,8 +104,20 @@ def test_fitting_trims_to_the_text_on_a_grainy_frame_too():
     ink = np.flatnonzero(np.abs(rows.astype(int) - 110).max(axis=0) > 0)
     grain = np.random.default_rng(0).normal(0, 25, rows.shape)
     noisy = np.clip(rows + grain, 0, 255).astype(np.uint8)
-    assert fit_along_line(noisy, 0, 200, line_height=8)[1] > 200         # every column "text"
+    assert fit_along_line(noisy, 0, 200, line_height=8)[1] > 150         # grain kept as "text"
     left, right = fit_along_line(noisy, 0, 200, line_height=8, core=(4, 20))
+    assert ink[0] - TRIM_PAD * 8 - 3 <= left <= ink[0]
+    assert ink[-1] + 1 <= right <= ink[-1] + 1 + TRIM_PAD * 8 + 3
+
+
+def test_fitting_trims_a_grainy_box_the_text_fills_a_fifth_of():
+    # under noise DDT's box spans the frame: its 75th-percentile column is grain, so the
+    # text's level must come from the strongest columns (TEXT_SPAN line heights)
+    rows = np.full((24, 400), 110, np.uint8)
+    _text_line(rows, "AB:cdefgh", 16, 0.5)                 # ink: columns 4-79 of a 400-wide box
+    ink = np.flatnonzero(np.abs(rows.astype(int) - 110).max(axis=0) > 0)
+    noisy = np.clip(rows + np.random.default_rng(1).normal(0, 25, rows.shape), 0, 255).astype(np.uint8)
+    left, right = fit_along_line(noisy, 0, 400, line_height=8, core=(4, 20))
     assert ink[0] - TRIM_PAD * 8 - 3 <= left <= ink[0]
     assert ink[-1] + 1 <= right <= ink[-1] + 1 + TRIM_PAD * 8 + 3
 

@@ -2,6 +2,8 @@
 needs in one file, and plugs in wherever a torch recogniser does."""
 import json
 
+import cv2
+
 import numpy as np
 import torch
 import pytest
@@ -164,3 +166,16 @@ def test_the_torch_reader_runs_svtr_attention_fused(exported, monkeypatch):
     probs = torch_recognizer(crops())
     assert calls and not engine._fused_attention
     np.testing.assert_allclose(probs, load_onnx_recognizer(path)(crops()), atol=1e-4)
+
+
+def test_a_sliver_cut_by_the_pipeline_is_read_but_a_sliver_file_is_refused(exported):
+    """The localiser's line on a frame under salt-and-pepper noise was 367x8 (46:1) and
+    the aspect check meant for users' crop files stopped the whole folder."""
+    from common.images import BadImage
+    torch_recognizer, _ = exported
+    sliver = np.random.default_rng(0).integers(0, 256, (8, 367, 3), dtype=np.uint8)
+    assert torch_recognizer([sliver]).shape == (1, 16, 63)
+    with pytest.raises(BadImage, match="crop 0: .*aspect ratio 46:1"):
+        torch_recognizer([cv2.imencode(".png", sliver)[1].tobytes()])
+    with pytest.raises(BadImage, match="crop 0: array of shape"):
+        torch_recognizer([np.zeros((0, 5, 3), np.uint8)])
