@@ -410,10 +410,14 @@ bench-limits: $(DEMO_OUT)/loc/summary.json
 	  --boxes $(DEMO_OUT)/loc/boxes.json $(LIMITS_MODELS) --out bench/limits
 
 # Issue #17: the released reader under 11 test-time corruptions x 3 severities, on the
-# first 400 low-resolution demo test frames (~4 min on 2 cores)
-bench-robust: $(DEMO_DATA)/boxes.json
+# first 400 low-resolution demo test frames (~7 min on 2 cores), and on 400 frames at the
+# train resolution (~12 min): the same corruptions on glyphs of twice the pixels say how
+# much of the loss is the low resolution's
+bench-robust: $(DEMO_DATA)/boxes.json $(BENCH_HIGH)/boxes.json
 	$(PY) tools/bench_robust.py --frames $(DEMO_DATA)/test --labels $(DEMO_DATA)/test_labels.txt \
 	  --limit 400 --out bench/robustness --threads 2
+	$(PY) tools/bench_robust.py --frames $(BENCH_HIGH)/test --labels $(BENCH_HIGH)/test_labels.txt \
+	  --limit 400 --out bench/robustness_high --threads 2
 
 # Issue #17: frames from the wild the localiser and recogniser never saw: short sides
 # 144-1080 px at 3:4, 4:3, 2:3 and 21:9, held-out faces and busy textures (gravel, UI
