@@ -72,8 +72,10 @@ test: $(VENV)/.installed
 demo: $(DEMO_OUT)/read_release/score.json
 	@echo "demo done: predictions of the released models in $(DEMO_OUT)/read_release/"
 
-# re-read when the released models change (a pull of a new release)
-$(DEMO_OUT)/read_release/score.json: $(DEMO_DATA)/boxes.json $(wildcard models/svtr_tiny_synth/model*) $(wildcard models/loc_ddt/*.pt)
+# re-read when the released models or the reading code change (a pull of a new release or
+# of a new localiser cut: the demo must show what this checkout reads)
+READ_CODE := $(wildcard common/*.py localization/*.py ppocr_ext/*.py pipeline/*.py)
+$(DEMO_OUT)/read_release/score.json: $(DEMO_DATA)/boxes.json $(wildcard models/svtr_tiny_synth/model*) $(wildcard models/loc_ddt/*.pt) $(READ_CODE)
 	$(PY) tools/read_ids.py --frames $(DEMO_DATA)/test --labels $(DEMO_DATA)/test_labels.txt \
 	  --out $(DEMO_OUT)/read_release --threads 2
 
