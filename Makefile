@@ -399,7 +399,7 @@ RELEASE_SETS = $(LOW_SET) --set high=$(BENCH_HIGH)/test:$(BENCH_HIGH)/test_label
 bench-release: $(DEMO_DATA)/boxes.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/boxes.json $(BENCH_VIDEO)/boxes.json
 	$(PY) tools/bench.py $(RELEASE_SETS) \
 	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) \
-	  --train-log $(REL_STAGE9)/train.log --out bench/release --threads 2 --peers bench/peers.json
+	  --train-log $(REL_STAGE9)/train.log --out bench/release --threads 2 --passes 2 --peers bench/peers.json
 	$(PY) tools/read_ids.py --frames $(BENCH_VIDEO)/test --labels $(BENCH_VIDEO)/test_labels.txt \
 	  --group-by video --out bench/release_consensus --threads 2
 
@@ -452,7 +452,7 @@ bench-loc-wild-fit: $(LOC_WILD)/summary.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/
 
 bench-wild: $(DEMO_DATA)/boxes.json $(WILD)/boxes.json
 	$(PY) tools/bench.py $(LOW_SET) $(WILD_SET) \
-	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) --out bench/wild --threads 2
+	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) --out bench/wild --threads 2 --passes 2
 
 # Issue #16 item 3: the same stage-1 recipe with three encoders, each trained for the same
 # CPU-minutes of its process tree (tools/cpu_budget.py ends the run and keeps a ledger, so

@@ -40,6 +40,25 @@ def test_evaluate_set_times_every_stage_and_scores(frames, tmp_path):  # noqa: F
     assert "| low | 3 | 1.0000 |" in text
 
 
+def test_more_passes_time_the_last_and_keep_the_first_rate(frames):  # noqa: F811
+    folder, labels, ids = frames
+    reader = IdReader(Locator("direct", WorkParams(), Margins()), ScriptedRecognizer(ids), k=2)
+    calls = []
+    read_folder = reader.read_folder
+    reader.read_folder = lambda *a, **kw: calls.append(1) or read_folder(*a, **kw)
+    report, _, timing = evaluate_set(reader, folder, labels, k=2, passes=3)
+    assert len(calls) == 3 and report["exact_match"] == 1.0
+    assert timing["passes"] == 3 and timing["first_pass_frames_per_second"] > 0
+    results = {"command": "c", "date": "d", "k": 2, "localiser": "l", "recogniser": "r", "glyphs": [],
+               "machine": {"cpu": "cpu", "cores": 2, "torch": "2.13.0", "torch_threads": 1},
+               "sets": {"low": {"score": report, "timing": timing, "peak_memory_mb": 1.0}}}
+    text = to_markdown(results)
+    assert "Each set read 3 times" in text
+    assert f"| {timing['frames_per_second']} ({timing['first_pass_frames_per_second']}) |" in text
+    with pytest.raises(ValueError, match="passes must be >= 1"):
+        evaluate_set(reader, folder, labels, k=2, passes=0)
+
+
 def test_peer_figures_are_quoted_with_their_own_command():
     peers = {"command": "python tools/bench_peers.py --limit 300", "date": "d",
              "peers": {"rapidocr": {"version": "rapidocr 1.4.4", "results": {
