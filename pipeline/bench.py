@@ -38,10 +38,12 @@ from synth.frames import video_faces
 def timed_read(reader: IdReader, folder: Path, passes: int = 1) -> tuple[list[FrameReading], dict]:
     """Read a folder with the stages timed apart (decode, localise+crop, recognise, beam),
     `passes` times over: the timing is the last pass's, the first pass's rate kept beside
-    it. Why: a fresh process reads its first pass slower (release 9 on the demo's 1,547
-    low-res frames: 80.3, then 102.3 and 106.5 frames/s in the same process; a warm-up of
-    64 or 256 frames left 97), while a reader of frames by the million runs at the later
-    rate. The readings are the same at every pass."""
+    it: the first pass carries the process's warm-up (kernels built for each new input
+    shape, files read from disk), which a reader of frames by the million pays once. On
+    this shared 2-core machine the rate swings more than that between runs: release 9 on
+    the demo's 1,547 low-res frames read 80.3, then 102.3 and 106.5 frames/s in one
+    process, 85.2, 87.6 and 89.1 in another ten minutes later, and bench-release's two
+    passes 95.5 then 82.9. The readings are the same at every pass."""
     if passes < 1:
         raise ValueError(f"passes must be >= 1, got {passes}")
     rates = []
@@ -153,7 +155,7 @@ def to_markdown(results: dict) -> str:
     lines += ["## Accuracy (frame level, case-sensitive)", ""]
     if passes > 1:
         lines += [f"Each set read {passes} times in one process: frames/s of the last pass, the "
-                  "first pass's in brackets (a fresh process reads its first frames slower).", ""]
+                  "first pass's (with the process's warm-up) in brackets.", ""]
     lines += [f"| frames | n | exact match | 1 - NED | truth in top {results['k']} | GT boxes exact / top {results['k']} | frames/s end to end | localise s | recognise s | beam s | peak MB |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
     top_key = f"truth_in_top{results['k']}"
