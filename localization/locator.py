@@ -30,6 +30,7 @@ from localization.ddt import DDTProjection, blob_box
 from localization.geometry import (Box, Rows, Tilt, direct_crop_rows, integer_box, level, pad_box,
                                    stitch_strips, to_work, turn_box)
 from localization.id_line import MIN_LINES, TILT_REACH, fit_along_line, id_line_run, line_tilt, padded
+from localization.impulses import despeckled
 from localization.model import BoxRegressor, LineHead, StripClassifier, for_inference, normalise
 
 METHODS = ("direct", "ddt", "psol")
@@ -45,7 +46,9 @@ class WorkParams:
     width_multiple: int = 8
 
     def work(self, gray: np.ndarray) -> np.ndarray:
-        return to_work(gray, self.strips, self.strip_height, self.width_multiple)
+        """The frame as the learned stages see it: impulse noise removed (see
+        localization/impulses.py), resized to the working resolution."""
+        return to_work(despeckled(gray), self.strips, self.strip_height, self.width_multiple)
 
 
 @dataclass
