@@ -39,7 +39,7 @@ def impulse_share(gray: np.ndarray, median: np.ndarray | None = None) -> float:
 def despeckled(gray: np.ndarray) -> np.ndarray:
     """The grey uint8 frame, 3x3-median filtered when impulse noise is present. Most
     frames have too few extreme pixels to hold that many impulses and skip the median:
-    0.05 ms a demo test frame on average instead of 0.3 (~3% of its reading time)."""
+    0.05 ms a demo test frame on average instead of 0.3 ms, ~3% of its reading time."""
     gray = np.ascontiguousarray(gray)
     extremes = gray.size - cv2.countNonZero(cv2.inRange(gray, EXTREMES[0] + 1, EXTREMES[1] - 1))
     if extremes <= IMPULSE_SHARE * gray.size:
