@@ -243,7 +243,7 @@ train-release: $(REL_STAGE9)/.done
 # Issue #16's one-hour recipe: SVTR-Tiny from scratch in one run on the same crops
 # (configs/rec/svtr_tiny_1h.yml), then the demo's low-res test frames read end to end
 # with it (bench/recipe_1h.md says what it reached and in how many CPU-minutes)
-RECIPE_1H ?= output/rec/svtr_tiny_1h
+RECIPE_1H ?= output/rec/svtr_tiny_1h_aligned
 train-1h: $(RECIPE_1H)/read/score.json
 $(RECIPE_1H)/.done: $(DEMO_OUT)/loc/summary.json $(WILD_TRAIN_LOC)/summary.json configs/rec/svtr_tiny_1h.yml
 	$(PY) tools/train.py -c configs/rec/svtr_tiny_1h.yml -o Global.output_dir=$(RECIPE_1H) \

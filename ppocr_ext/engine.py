@@ -161,6 +161,7 @@ def load_engine() -> types.ModuleType:
     preprocess.MODULE_MAPPING.update(plugins.TRANSFORMS)
     data = importlib.import_module("tools.data")
     data.DATASET_MODULES.update(plugins.DATASETS)
+    importlib.import_module("openrec.losses").name_to_module.update(plugins.LOSSES)
     _install_checkpoint_io()
     _fast_eval_attention()
     _loaded = True

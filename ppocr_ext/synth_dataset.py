@@ -27,6 +27,9 @@ Config (`Train.dataset`):
     corrupt_prob: 0.0            # crops under the robustness catalogue's corruptions
                                  # (synth.crops.corrupt_crop; rendered: x difficulty; real
                                  # crops: photometric ones, at this probability)
+    align_targets: false         # also yield `glyph_spans` (each glyph's ink across the
+                                 # crop, NaN for real crops) for ppocr_ext.aligned_ctc;
+                                 # KeepKeys must then keep [image, label, length, glyph_spans]
     transforms: [DecodeImage, CTCLabelEncode, ...]   # as for LMDBDataSet
 """
 from __future__ import annotations
@@ -37,13 +40,14 @@ from torch.utils.data import Dataset
 
 from common.lmdb_io import lmdbs_under, read_lmdb
 from synth.backgrounds import list_photos
-from synth.crops import CropConfig, corrupt_crop, render_crop
+from synth.crops import CropConfig, corrupt_crop, render_aligned_crop, render_crop
 from synth.fonts import font_catalog
 
 # `data_dir` is accepted (and unused) so a config can inherit an LMDBDataSet section
 KEYS = ("name", "data_dir", "seed", "samples_per_epoch", "ramp_samples", "start_difficulty",
-        "font_split", "wide_faces", "photos", "real_data_dir", "real_ratio", "corrupt_prob", "transforms",
-        "ext_op_transform_idx")
+        "font_split", "wide_faces", "photos", "real_data_dir", "real_ratio", "corrupt_prob",
+        "align_targets", "transforms", "ext_op_transform_idx")
+SPANS_KEEP_KEYS = ["image", "label", "length", "glyph_spans"]
 RETRY_STRIDE = 1_000_003   # a sample the transforms reject is replaced by i + this
 
 
@@ -101,11 +105,19 @@ class SynthCropDataSet(Dataset):
         if self.real_ratio > 0 and not self.real:
             raise ValueError(f"{mode}.dataset.real_ratio is {self.real_ratio} but no "
                              "real_data_dir is given")
+        self.align_targets = bool(dataset.get("align_targets", False))
+        self.max_glyphs = int(config["Global"].get("max_text_length", 25))
+        if self.align_targets:
+            keep = [op["KeepKeys"]["keep_keys"] for op in dataset["transforms"]
+                    if isinstance(op, dict) and "KeepKeys" in op]
+            if not keep or keep[-1][:len(SPANS_KEEP_KEYS)] != SPANS_KEEP_KEYS:
+                raise ValueError(f"{mode}.dataset.align_targets needs the KeepKeys transform to "
+                                 f"keep {SPANS_KEEP_KEYS} first; it keeps {keep[-1] if keep else None}")
         self.ops = create_operators(dataset["transforms"], config["Global"])
         logger.info(f"SynthCropDataSet: {len(self.catalog.latin)} Latin / "
                     f"{len(self.catalog.cjk)} CJK faces ({self.split}), {len(photos)} photos, "
                     f"{len(self.real)} real crops at ratio {self.real_ratio}, "
-                    f"corruptions at {self.corrupt_prob}, "
+                    f"corruptions at {self.corrupt_prob}, glyph spans {self.align_targets}, "
                     f"{self.samples_per_epoch} samples per epoch")
 
     def __len__(self) -> int:
@@ -118,23 +130,37 @@ class SynthCropDataSet(Dataset):
 
     def sample(self, index: int) -> tuple[bytes, str]:
         """The encoded image and label of global sample `index`."""
+        return self.sample_spans(index)[:2]
+
+    def sample_spans(self, index: int) -> tuple[bytes, str, np.ndarray | None]:
+        """`sample` and where each glyph lies across the crop (None for a real crop)."""
         rng = np.random.default_rng((self.seed, index))
         if self.real and rng.random() < self.real_ratio:
             image, label = self.real[int(rng.integers(len(self.real)))]
             if self.corrupt_prob > 0 and rng.random() < self.corrupt_prob:
                 decoded = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
                 image = encode_png(corrupt_crop(rng, decoded))
-            return image, label
-        image, label = render_crop(rng, self.catalog, self.difficulty(index, rng.random()),
+            return image, label, None
+        crop = render_aligned_crop(rng, self.catalog, self.difficulty(index, rng.random()),
                                    self.crop_config, split=self.split)
-        return encode_png(image), label
+        return encode_png(crop.image), crop.label, crop.spans
+
+    def padded_spans(self, spans: np.ndarray | None) -> np.ndarray:
+        """(max_text_length, 2) float32, NaN rows where there is no glyph."""
+        out = np.full((self.max_glyphs, 2), np.nan, np.float32)
+        if spans is not None:
+            out[:min(len(spans), self.max_glyphs)] = spans[:self.max_glyphs]
+        return out
 
     def __getitem__(self, index: int):
         from openrec.preprocess import transform
 
         for attempt in range(10):
-            image, label = self.sample(int(index) + attempt * RETRY_STRIDE)
-            outs = transform({"image": image, "label": label}, self.ops)
+            image, label, spans = self.sample_spans(int(index) + attempt * RETRY_STRIDE)
+            data = {"image": image, "label": label}
+            if self.align_targets:
+                data["glyph_spans"] = self.padded_spans(spans)
+            outs = transform(data, self.ops)
             if outs is not None:
                 return outs
         raise RuntimeError(f"SynthCropDataSet: the transforms rejected sample {index} and "

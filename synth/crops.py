@@ -23,8 +23,11 @@ applied at the frame's pixel scale before the crop is cut, so rotated text stays
 short crop: CTC from scratch sits on an all-blank output far longer on hard data
 (bench/aug_ablation.md), so a run starts at 0 and ramps up (`ppocr_ext.synth_dataset`).
 A crop is a pure function of (seed, index, difficulty): `render_crop(np.random.default_rng(...))`.
+`render_aligned_crop` draws the same crop and also says where each ID glyph's ink lies
+across it (the renderer knows; `ppocr_ext.aligned_ctc` uses it to end CTC's stall).
 """
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -34,7 +37,8 @@ from common.screenshot import jpeg_roundtrip
 from synth.backgrounds import crop_background
 from synth.fonts import FontCatalog
 from synth.ids import ID_MAX_LEN, ID_MIN_LEN, sample_id
-from synth.watermark import Placement, WatermarkStyle, blend_watermark, render_patch
+from synth.watermark import (Placement, WatermarkStyle, blend_watermark, glyph_ink_spans,
+                             render_patch)
 
 RESAMPLERS = (cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_NEAREST)
 RESAMPLER_WEIGHTS = np.array([0.5, 0.25, 0.15, 0.1])
@@ -146,9 +150,16 @@ def corrupt_crop(rng, image, boxes=None):
     return image if boxes is None else (image, boxes)
 
 
-def render_crop(rng, catalog: FontCatalog, difficulty: float, config: CropConfig = CropConfig(),
-                split: str = "train", account_id: str | None = None) -> tuple[np.ndarray, str]:
-    """One recogniser input (uint8 BGR, any size; the engine resizes it) and its ID."""
+class AlignedCrop(NamedTuple):
+    image: np.ndarray     # uint8 BGR, any size (the engine resizes it)
+    label: str            # the ID
+    spans: np.ndarray     # (len(label), 2) float32: each glyph's ink [x0, x1) / crop width
+
+
+def render_aligned_crop(rng, catalog: FontCatalog, difficulty: float,
+                        config: CropConfig = CropConfig(), split: str = "train",
+                        account_id: str | None = None) -> AlignedCrop:
+    """One recogniser input, its ID and where each ID glyph lies across it."""
     d = float(np.clip(difficulty, 0.0, 1.0))
     if account_id is None:
         max_len = int(round(_lerp(config.clean_max_len, config.id_len[1], min(1.0, 2 * d))))
@@ -161,6 +172,8 @@ def render_crop(rng, catalog: FontCatalog, difficulty: float, config: CropConfig
 
     style = sample_crop_style(rng, catalog, size, d)
     layers, line_box, id_box, _ = render_patch(account_id, style, right_aligned=False)
+    glyph_boxes = [[x0, id_box[1], x1, id_box[3]]
+                   for x0, x1 in glyph_ink_spans(account_id, style, id_box)]
     ph, pw = layers[0][0].shape
     pad_y, pad_x = int(size * rng.uniform(0.6, 1.5)), int(size * rng.uniform(1.0, 2.5))
     height, width = ph + 2 * pad_y, pw + 2 * pad_x
@@ -172,8 +185,17 @@ def render_crop(rng, catalog: FontCatalog, difficulty: float, config: CropConfig
     small = _degrade(rng, canvas, downscale, d, config.jpeg)
     scale_y, scale_x = small.shape[0] / height, small.shape[1] / width
     to_small = lambda box: [box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y]
-    boxes = [to_small(shift(line_box)), to_small(shift(id_box))]
+    boxes = [to_small(shift(box)) for box in [line_box, id_box] + glyph_boxes]
     if config.corrupt_prob > 0 and rng.random() < config.corrupt_prob * d:
         small, boxes = corrupt_crop(rng, small, boxes)
-    x0, y0, x1, y1 = _crop_window(rng, *boxes, size * scale_y, d, small.shape[:2])
-    return small[y0:y1, x0:x1], account_id
+    x0, y0, x1, y1 = _crop_window(rng, boxes[0], boxes[1], size * scale_y, d, small.shape[:2])
+    spans = np.array([[(b[0] - x0) / (x1 - x0), (b[2] - x0) / (x1 - x0)] for b in boxes[2:]],
+                     np.float32).reshape(-1, 2)
+    return AlignedCrop(small[y0:y1, x0:x1], account_id, spans)
+
+
+def render_crop(rng, catalog: FontCatalog, difficulty: float, config: CropConfig = CropConfig(),
+                split: str = "train", account_id: str | None = None) -> tuple[np.ndarray, str]:
+    """One recogniser input (uint8 BGR, any size; the engine resizes it) and its ID."""
+    crop = render_aligned_crop(rng, catalog, difficulty, config, split, account_id)
+    return crop.image, crop.label

@@ -154,6 +154,21 @@ def render_patch(account_id: str, style: WatermarkStyle, right_aligned: bool):
     return layers, _ink_box(fill_np), _ink_box(np.asarray(id_mask)), logo_top
 
 
+def glyph_ink_spans(account_id: str, style: WatermarkStyle, id_box: list) -> list[tuple[float, float]]:
+    """Each ID glyph's ink extent [x0, x1) along the line, in the coordinates of `id_box`
+    (the ID's ink box from `render_patch`): where a recogniser should read each symbol,
+    the alignment `ppocr_ext.aligned_ctc` supervises. Advances come from the face (no
+    kerning, as PIL draws it), the pen's start from the first glyph's ink."""
+    latin = load_font(style.latin_path, style.size, style.latin_index)
+    pen = id_box[0] - latin.getbbox(account_id[0], anchor="ls")[0]
+    spans = []
+    for i, symbol in enumerate(account_id):
+        x = pen + latin.getlength(account_id[:i])
+        x0, _, x1, _ = latin.getbbox(symbol, anchor="ls")
+        spans.append((x + x0, x + x1))
+    return spans
+
+
 @dataclass
 class Placement:
     """A rendered mark and where it goes: blend it after everything else is drawn."""

@@ -163,13 +163,13 @@ def test_training_streams_global_indices_and_resumes_where_it_stopped(tmp_path, 
     """Each step reads the next 16 global indices (epoch 2 does not restart at 0), and a
     run killed after step 3 renders on resume exactly the indices it had left."""
     seen = []
-    sample = SynthCropDataSet.sample
+    sample = SynthCropDataSet.sample_spans
 
     def recording(self, index):
         seen.append(index)
         return sample(self, index)
 
-    monkeypatch.setattr(SynthCropDataSet, "sample", recording)
+    monkeypatch.setattr(SynthCropDataSet, "sample_spans", recording)
     config = synth_config(tmp_path)
     train_main(["-c", str(config)])
     assert seen == list(range(128))
