@@ -30,6 +30,8 @@ Config (`Train.dataset`):
     align_targets: false         # also yield `glyph_spans` (each glyph's ink across the
                                  # crop, NaN for real crops) for ppocr_ext.aligned_ctc;
                                  # KeepKeys must then keep [image, label, length, glyph_spans]
+    align_samples: null          # spans for the first this many global samples only (NaN
+                                 # after): the alignment ends the stall, then CTC alone
     transforms: [DecodeImage, CTCLabelEncode, ...]   # as for LMDBDataSet
 """
 from __future__ import annotations
@@ -46,7 +48,7 @@ from synth.fonts import font_catalog
 # `data_dir` is accepted (and unused) so a config can inherit an LMDBDataSet section
 KEYS = ("name", "data_dir", "seed", "samples_per_epoch", "ramp_samples", "start_difficulty",
         "font_split", "wide_faces", "photos", "real_data_dir", "real_ratio", "corrupt_prob",
-        "align_targets", "transforms", "ext_op_transform_idx")
+        "align_targets", "align_samples", "transforms", "ext_op_transform_idx")
 SPANS_KEEP_KEYS = ["image", "label", "length", "glyph_spans"]
 RETRY_STRIDE = 1_000_003   # a sample the transforms reject is replaced by i + this
 
@@ -107,6 +109,11 @@ class SynthCropDataSet(Dataset):
                              "real_data_dir is given")
         self.align_targets = bool(dataset.get("align_targets", False))
         self.max_glyphs = int(config["Global"].get("max_text_length", 25))
+        self.align_samples = dataset.get("align_samples")
+        if self.align_samples is not None and not (isinstance(self.align_samples, int)
+                                                   and self.align_samples > 0):
+            raise ValueError(f"{mode}.dataset.align_samples must be a positive integer or null, "
+                             f"got {self.align_samples!r}")
         if self.align_targets:
             keep = [op["KeepKeys"]["keep_keys"] for op in dataset["transforms"]
                     if isinstance(op, dict) and "KeepKeys" in op]
@@ -159,7 +166,8 @@ class SynthCropDataSet(Dataset):
             image, label, spans = self.sample_spans(int(index) + attempt * RETRY_STRIDE)
             data = {"image": image, "label": label}
             if self.align_targets:
-                data["glyph_spans"] = self.padded_spans(spans)
+                aligned = self.align_samples is None or int(index) < self.align_samples
+                data["glyph_spans"] = self.padded_spans(spans if aligned else None)
             outs = transform(data, self.ops)
             if outs is not None:
                 return outs

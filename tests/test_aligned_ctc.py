@@ -106,6 +106,22 @@ def test_dataset_yields_spans_and_checks_the_kept_keys(tmp_path):
         _dataset(_aligned_config(tmp_path / "other", keep=("image", "label", "length")))
 
 
+def test_alignment_can_end_after_a_number_of_samples(tmp_path):
+    """`align_samples` gives spans to the first global samples only: the cross-entropy
+    ends the stall, CTC trains alone afterwards, and a resumed run agrees (global index)."""
+    config = _aligned_config(tmp_path)
+    cfg = yaml.safe_load(config.read_text(encoding="utf-8"))
+    cfg["Train"]["dataset"]["align_samples"] = 4
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    dataset = _dataset(config)
+    assert not np.isnan(dataset[3][3]).all() and np.isnan(dataset[4][3]).all()
+    assert np.isnan(dataset[70][3]).all()
+    cfg["Train"]["dataset"]["align_samples"] = 0
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ValueError, match="align_samples"):
+        _dataset(config)
+
+
 def test_engine_trains_with_the_aligned_loss(tmp_path):
     """The loss plugin is found by name and its two terms reach the training log."""
     config = _aligned_config(tmp_path)
