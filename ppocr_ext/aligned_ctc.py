@@ -2,11 +2,11 @@
 says each glyph lies, so a recogniser trained from scratch leaves CTC's all-blank stall.
 
 Why: from random weights CTC first learns that blank everywhere is the cheapest output
-and sits there (loss ~50) until the encoder finds where glyphs are: SVTR-Tiny on the
+and sits there (loss ~40-48) until the encoder finds where glyphs are: SVTR-Tiny on the
 crop stream left it between steps 600 and 1,000 even with the clean-first curriculum
 (models/svtr_tiny_synth/README.md), the smallest SVTRv2 was still all-blank at step
-1,240 (bench/encoders.md), the one-hour recipe spent ~50 of its CPU-minutes there
-(bench/recipe_1h.md). The crop renderer knows each glyph's ink extent
+1,240 (bench/encoders.md), the one-hour recipe spent its first ~750 steps, ~37 of its
+CPU-minutes, there (bench/recipe_1h.md). The crop renderer knows each glyph's ink extent
 (`synth.crops.render_aligned_crop`), so the encoder can be told directly where each
 symbol is; CTC keeps deciding everything the targets leave open.
 
@@ -33,7 +33,10 @@ import torch.nn.functional as F
 from torch import nn
 
 IGNORE = -100
-SPANS_KEY_INDEX = 3     # batch = [image, label, length, glyph_spans]
+# what the dataset's KeepKeys must keep first (ppocr_ext.synth_dataset checks it), so the
+# batch the loss receives holds the spans at this index
+SPANS_KEEP_KEYS = ["image", "label", "length", "glyph_spans"]
+SPANS_KEY_INDEX = SPANS_KEEP_KEYS.index("glyph_spans")
 
 
 def alignment_targets(spans: torch.Tensor, label: torch.Tensor, length: torch.Tensor,
@@ -73,8 +76,8 @@ class AlignedCTCLoss(nn.Module):
 
     def forward(self, predicts, batch):
         if len(batch) <= SPANS_KEY_INDEX:
-            raise ValueError("AlignedCTCLoss needs glyph_spans as the fourth kept key: "
-                             "Train.dataset.transforms KeepKeys [image, label, length, glyph_spans]")
+            raise ValueError("AlignedCTCLoss needs glyph_spans as a kept key: "
+                             f"Train.dataset.transforms KeepKeys {SPANS_KEEP_KEYS}")
         ctc = self.ctc(predicts, batch)["loss"]
         targets = alignment_targets(batch[SPANS_KEY_INDEX].float().cpu(), batch[1].cpu(),
                                     batch[2].cpu(), predicts.size(1)).to(predicts.device)

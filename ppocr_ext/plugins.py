@@ -3,7 +3,8 @@
 The engine (openocr-python 0.1.5) looks transforms up in
 `openrec.preprocess.MODULE_MAPPING`, datasets in `tools.data.DATASET_MODULES` and losses
 in `openrec.losses.name_to_module`, each a map from a config name to a module path.
-`ppocr_ext.engine.load_engine()` merges the maps below into them, so a config can name our plugins exactly like built-in ones.
+`ppocr_ext.engine.load_engine()` merges the maps below into them, so a config can name our
+plugins exactly like built-in ones.
 Add one line per plugin: config name -> module that defines a class of that name.
 """
 

@@ -41,6 +41,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from common.lmdb_io import lmdbs_under, read_lmdb
+from ppocr_ext.aligned_ctc import SPANS_KEEP_KEYS
 from synth.backgrounds import list_photos
 from synth.crops import CropConfig, corrupt_crop, render_aligned_crop, render_crop
 from synth.fonts import font_catalog
@@ -49,7 +50,6 @@ from synth.fonts import font_catalog
 KEYS = ("name", "data_dir", "seed", "samples_per_epoch", "ramp_samples", "start_difficulty",
         "font_split", "wide_faces", "photos", "real_data_dir", "real_ratio", "corrupt_prob",
         "align_targets", "align_samples", "transforms", "ext_op_transform_idx")
-SPANS_KEEP_KEYS = ["image", "label", "length", "glyph_spans"]
 RETRY_STRIDE = 1_000_003   # a sample the transforms reject is replaced by i + this
 
 
