@@ -36,7 +36,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
-.PHONY: bench-limits train-1h train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 train-release-stage6 train-release-stage7 train-release-stage8 train-release-stage9 bench-release bench-robust bench-wild bench-loc-wild-fit bench-encoders demo-train train-descriptor bench-copy
+.PHONY: bench-limits bench-glyphs train-1h train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 train-release-stage6 train-release-stage7 train-release-stage8 train-release-stage9 bench-release bench-robust bench-wild bench-loc-wild-fit bench-encoders demo-train train-descriptor bench-copy
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
         bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers setup-scale bench-scale aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
@@ -260,7 +260,7 @@ $(UNSEEN)/boxes.json: | fonts $(VENV)/.installed
 	  --seed 105 --workers 2 --overwrite
 
 # --- benchmarks: each writes bench/*.md + .json with the command that produced it -----
-bench: bench-loc bench-rec bench-aug bench-e2e bench-release bench-limits bench-robust bench-wild bench-copy
+bench: bench-loc bench-rec bench-aug bench-e2e bench-release bench-limits bench-glyphs bench-robust bench-wild bench-copy
 
 # Extra generated test sets: other seeds and videos than the demo's. bench_high: full
 # train resolution (--test-scale 1); bench_video: one constant ID per video, like real
@@ -410,6 +410,13 @@ LIMITS_MODELS ?=
 bench-limits: $(DEMO_OUT)/loc/summary.json
 	$(PY) tools/bench_limits.py --crops $(DEMO_OUT)/loc/val/high --frames $(DEMO_DATA)/train \
 	  --boxes $(DEMO_OUT)/loc/boxes.json $(LIMITS_MODELS) --out bench/limits
+
+# Issue #16: which glyph pairs the pixels themselves still tell apart, per face and size of
+# the demo generator, at train resolution, through the test frames' chain and at the real
+# challenge's smallest scale; the exact-match ceiling that follows (bench/glyphs.md, no
+# model needed; ~10 CPU-minutes)
+bench-glyphs: | fonts $(VENV)/.installed
+	$(PY) tools/bench_glyphs.py --out bench/glyphs
 
 # Issue #17: the released reader under 11 test-time corruptions x 3 severities, on the
 # first 400 low-resolution demo test frames (~7 min on 2 cores), and on 400 frames at the

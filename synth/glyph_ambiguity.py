@@ -1,0 +1,152 @@
+"""Which ID glyphs the generator's low-resolution frames still tell apart, per font and size.
+
+Exact match has a ceiling below 1 that no recogniser can pass where two symbols render to
+(nearly) the same pixels after the screenshot chain (DESIGN.md: `I` and `l` in Liberation
+Sans at 14 px differ by at most 7/255 after a 1/1.7 shrink, before any JPEG). This module
+measures that ceiling for the generator's own faces instead of guessing it.
+
+The observer is a 62-way nearest-template reader that knows more than any recogniser: the
+face, the size, the two neighbouring glyphs and the flat background behind them. It does
+not know the nuisance of the screenshot chain: the drawing's sub-pixel phase against the
+shrink's grid (8 phases), the video's JPEG quality, the screenshot's JPEG quality and the
+kind of shrink; it holds templates of every symbol over a grid of them (`Condition.grid`)
+and reads the symbol of the nearest template (a tie between k symbols is 1/k right). Each
+observation is one symbol drawn like the watermark (near-white fill, a 1-px dark stroke)
+between the context's neighbours, at fixed pen positions (a slot as wide as the widest
+symbol, so only shapes differ, not advances), through the chain with random phase and
+qualities (`common.screenshot`, the test frames' own functions).
+
+Measured (bench/glyphs.md) a first observer with a coarse grid (video quality fixed at the
+middle of its range, area shrinks only) read I/l wrong 47% / 39% of the time in Liberation
+Sans Bold at 12 px through the test chain; with the full grid 39% / 19%, and 11% / 8% ->
+0% in Liberation Sans 14 px: the nuisance, not the glyph, made most of its errors, so the
+grid spans the whole range of every nuisance.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from common.screenshot import jpeg_roundtrip, shrink_as_player
+from synth.degrade import TEST_JPEG_QUALITY, TEST_LINEAR_SHARE, TEST_SCALE, TRAIN_JPEG_QUALITY, VIDEO_JPEG_QUALITY
+from synth.fonts import load_font
+from synth.ids import ID_ALPHABET, ID_MAX_LEN, ID_MIN_LEN
+
+FILL, EDGE = 245, 30                 # the watermark's near-white text and its dark stroke
+PHASES = tuple(itertools.product(range(4), range(2)))   # (dx, dy) train pixels: sub-pixel phase after a shrink
+VIDEO_STEP, JPEG_STEP = 8, 5         # the observer's template grid over the qualities
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A screenshot chain: shrink factor, video JPEG before it (None: none), JPEG after,
+    and the share of bilinear (rather than area-averaging) shrinks."""
+    name: str
+    scale: float
+    video_quality: tuple[int, int] | None
+    jpeg_quality: tuple[int, int]
+    linear_share: float = 0.0
+
+    def grid(self) -> list[tuple[int | None, int, bool]]:
+        """The (video quality, JPEG quality, bilinear) nuisance the templates cover: every
+        quality range at its step, both ends included, and both shrinks where both occur."""
+        def steps(low, high, step):
+            return sorted(set(range(low, high + 1, step)) | {high})
+        videos = [None] if self.video_quality is None else steps(*self.video_quality, VIDEO_STEP)
+        shrinks = (False, True) if self.linear_share > 0 else (False,)
+        return list(itertools.product(videos, steps(*self.jpeg_quality, JPEG_STEP), shrinks))
+
+    def sample(self, rng) -> tuple[int | None, int, bool]:
+        video = None if self.video_quality is None else int(rng.integers(*self.video_quality, endpoint=True))
+        return video, int(rng.integers(*self.jpeg_quality, endpoint=True)), bool(rng.random() < self.linear_share)
+
+
+CONDITIONS = {
+    "train": Condition("train resolution (JPEG 75-95)", 1.0, None, TRAIN_JPEG_QUALITY),
+    "test": Condition(f"test frames (video JPEG {VIDEO_JPEG_QUALITY[0]}-{VIDEO_JPEG_QUALITY[1]}, "
+                      f"1/{TEST_SCALE}, JPEG {TEST_JPEG_QUALITY[0]}-{TEST_JPEG_QUALITY[1]})",
+                      TEST_SCALE, VIDEO_JPEG_QUALITY, TEST_JPEG_QUALITY, TEST_LINEAR_SHARE),
+    # the real challenge's smallest test frames (DESIGN.md: shrunk 1/1.55 to 1/2.45)
+    "test_2.45": Condition("test chain at 1/2.45 (the real challenge's smallest frames)",
+                           2.45, VIDEO_JPEG_QUALITY, TEST_JPEG_QUALITY, TEST_LINEAR_SHARE),
+}
+
+
+class GlyphRenderer:
+    """Three glyphs of one face and size in the watermark's style on a flat grey, at fixed
+    pen positions: the middle slot as wide as the widest ID symbol."""
+
+    def __init__(self, font_path: str, size: int, font_index: int = 0):
+        self.font = load_font(font_path, size, font_index)
+        ascent, descent = self.font.getmetrics()
+        self.height = ascent + descent + 6 + max(dy for _, dy in PHASES)
+        self.slot = max(self.font.getlength(c) for c in ID_ALPHABET)
+        self.pad = 3 + max(dx for dx, _ in PHASES)
+
+    def draw(self, left: str, glyph: str, right: str, background: int, phase: tuple[int, int]) -> np.ndarray:
+        width = int(np.ceil(2 * self.slot + self.font.getlength(right))) + 2 * self.pad
+        image = Image.new("L", (width, self.height), background)
+        draw = ImageDraw.Draw(image)
+        for x, char in ((self.slot - self.font.getlength(left), left), (self.slot, glyph), (2 * self.slot, right)):
+            draw.text((3 + phase[0] + x, 3 + phase[1]), char, font=self.font, fill=FILL,
+                      stroke_width=1, stroke_fill=EDGE)
+        return np.asarray(image)
+
+
+def degrade(image: np.ndarray, condition: Condition, video_quality: int | None, quality: int,
+            linear: bool) -> np.ndarray:
+    """`image` through the condition's chain with its nuisance fixed, flattened to float."""
+    h, w = image.shape
+    if condition.scale != 1.0 or video_quality is not None:
+        size = (max(1, int(round(w / condition.scale))), max(1, int(round(h / condition.scale))))
+        image = shrink_as_player(image, size, video_quality, linear=linear)
+    return jpeg_roundtrip(image, quality).astype(np.float64).ravel()   # exact sums for ties
+
+
+def observe(renderer: GlyphRenderer, condition: Condition, rng, contexts: int = 8,
+            observations: int = 2, alphabet: str = ID_ALPHABET) -> np.ndarray:
+    """Confusion counts (truth x read, in `alphabet`'s order) of the nearest-template
+    observer over `contexts` random (neighbours, background) and `observations` draws of
+    each symbol in each."""
+    n = len(alphabet)
+    counts = np.zeros((n, n))
+    grid = condition.grid()
+    for _ in range(contexts):
+        left, right = rng.choice(list(ID_ALPHABET), 2)
+        background = int(rng.integers(30, 200))
+        clean = [[renderer.draw(left, g, right, background, p) for p in PHASES] for g in alphabet]
+        templates = np.stack([degrade(image, condition, *nuisance)
+                              for row in clean for image in row for nuisance in grid])
+        truths = np.repeat(np.arange(n), observations)
+        seen = np.stack([degrade(clean[t][int(rng.integers(len(PHASES)))], condition, *condition.sample(rng))
+                         for t in truths])
+        distances = ((templates ** 2).sum(1)[:, None] - 2.0 * templates @ seen.T + (seen ** 2).sum(1)[None, :])
+        nearest = distances.reshape(n, -1, len(truths)).min(axis=1)        # symbol x observation
+        best = nearest.min(axis=0)
+        for j, truth in enumerate(truths):
+            tied = np.flatnonzero(nearest[:, j] <= best[j] + 1e-3)
+            counts[truth, tied] += 1.0 / len(tied)
+    return counts
+
+
+def exact_ceiling(counts: np.ndarray) -> float:
+    """Exact match of a uniform random ID (lengths 8..15) read symbol by symbol with the
+    accuracy of `counts` (truth x read)."""
+    accuracy = float(np.mean(np.diag(counts) / counts.sum(axis=1)))
+    return float(np.mean([accuracy ** n for n in range(ID_MIN_LEN, ID_MAX_LEN + 1)]))
+
+
+def top_confusions(counts: np.ndarray, alphabet: str = ID_ALPHABET, k: int = 3) -> list[tuple[str, float]]:
+    """The `k` unordered symbol pairs read for each other most often, with their share of
+    the two symbols' observations."""
+    if len(alphabet) != len(counts):
+        raise ValueError(f"{len(counts)} rows of counts for an alphabet of {len(alphabet)} symbols")
+    rates = []
+    for i, j in itertools.combinations(range(len(alphabet)), 2):
+        wrong = counts[i, j] + counts[j, i]
+        if wrong > 0:
+            rates.append((alphabet[i] + "/" + alphabet[j], float(wrong / (counts[i].sum() + counts[j].sum()))))
+    return sorted(rates, key=lambda pr: -pr[1])[:k]
