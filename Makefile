@@ -414,7 +414,7 @@ bench-limits: $(DEMO_OUT)/loc/summary.json
 # Issue #16: which glyph pairs the pixels themselves still tell apart, per face and size of
 # the demo generator, at train resolution, through the test frames' chain and at the real
 # challenge's smallest scale; the exact-match ceiling that follows (bench/glyphs.md, no
-# model needed; ~10 CPU-minutes)
+# model needed; ~18 wall minutes on 2 cores shared with a training run)
 bench-glyphs: | fonts $(VENV)/.installed
 	$(PY) tools/bench_glyphs.py --out bench/glyphs
 
