@@ -16,11 +16,12 @@ between the context's neighbours, at fixed pen positions (a slot as wide as the 
 symbol, so only shapes differ, not advances), through the chain with random phase and
 qualities (`common.screenshot`, the test frames' own functions).
 
-Measured (bench/glyphs.md) a first observer with a coarse grid (video quality fixed at the
-middle of its range, area shrinks only) read I/l wrong 47% / 39% of the time in Liberation
-Sans Bold at 12 px through the test chain; with the full grid 39% / 19%, and 11% / 8% ->
-0% in Liberation Sans 14 px: the nuisance, not the glyph, made most of its errors, so the
-grid spans the whole range of every nuisance.
+Why the grid spans the whole range of every nuisance: a first, pairwise observer with a
+coarse grid (video quality fixed at the middle of its range, area shrinks only; 2026-12-07,
+36 observations a glyph) read I/l wrong 47% / 39% of the time in Liberation Sans Bold at
+12 px through the test chain and 11% / 8% in Liberation Sans at 14 px; with the full grid
+39% / 19% and 0% / 0%: the unmodelled nuisance, not the glyphs, made most of its errors.
+bench/glyphs.md has this observer's figures for every face and size.
 """
 from __future__ import annotations
 
