@@ -42,19 +42,28 @@ def input_shape(cfg: dict) -> tuple[int, int, int]:
     raise ValueError(f"{cfg.get('filename')}: no resize step with image_shape")
 
 
-def _batch(cfg: dict, batch_size: int) -> list[torch.Tensor]:
-    """Random images and genuinely encoded random 12-symbol IDs."""
+def _batch(cfg: dict, batch_size: int, symbols: int = 12) -> list[torch.Tensor]:
+    """Random images and genuinely encoded random 12-symbol IDs; the fourth kept key is
+    the valid ratios (SAR), or glyph spans spread evenly over the crop's middle where the
+    config keeps them (AlignedCTCLoss)."""
     from openrec.preprocess import create_operators
-    encoder = [op for op in cfg["Train"]["dataset"]["transforms"]
-               if next(iter(op)).endswith("LabelEncode")]
+    transforms = cfg["Train"]["dataset"]["transforms"]
+    encoder = [op for op in transforms if next(iter(op)).endswith("LabelEncode")]
     encode = create_operators(encoder, cfg["Global"])[0]
     rng = random.Random(0)
     labels = [encode({"label": "".join(rng.choices(string.ascii_letters + string.digits,
-                                                   k=12))}) for _ in range(batch_size)]
+                                                   k=symbols))}) for _ in range(batch_size)]
     images = torch.randn(batch_size, *input_shape(cfg))
+    keep = next((op["KeepKeys"]["keep_keys"] for op in transforms if "KeepKeys" in op), [])
+    if "glyph_spans" in keep:
+        spans = torch.full((batch_size, cfg["Global"]["max_text_length"], 2), float("nan"))
+        starts = 0.1 + 0.8 * torch.arange(symbols) / symbols
+        spans[:, :symbols] = torch.stack([starts, starts + 0.6 / symbols], -1)
+        fourth = spans
+    else:
+        fourth = torch.ones(batch_size)
     return [images, torch.tensor(np.stack([item["label"] for item in labels])),
-            torch.tensor([int(item["length"]) for item in labels]),
-            torch.ones(batch_size)]   # valid ratios (SAR)
+            torch.tensor([int(item["length"]) for item in labels]), fourth]
 
 
 def _rate(step, items: int, seconds: float, min_iterations: int) -> float:

@@ -29,3 +29,12 @@ def test_input_size_is_what_the_model_reads():
     assert input_shape(load_config(CONFIGS / "svtr_large.yml")) == (3, 64, 512)
     assert input_shape(load_config(CONFIGS / "svtr_large_nostn.yml")) == (3, 32, 256)
     assert input_shape(load_config(CONFIGS / "sar_r31.yml")) == (3, 48, 256)
+
+
+def test_speed_of_a_config_whose_loss_reads_glyph_spans():
+    """The aligned configs keep glyph_spans as their fourth key (AlignedCTCLoss): the speed
+    benchmark's random batch gives them spans, not SAR's valid ratios (make bench-encoders
+    failed on it)."""
+    from ppocr_ext.rec_bench import bench_config
+    row = bench_config(str(CONFIGS / "svtr_tiny_synth_aligned.yml"), 2, 2, 0, 1)
+    assert row["train_fp32"] > 0 and row["train_bf16"] > 0 and row["input"] == "16x256"
