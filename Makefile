@@ -414,9 +414,11 @@ bench-limits: $(DEMO_OUT)/loc/summary.json
 # Issue #16: which glyph pairs the pixels themselves still tell apart, per face and size of
 # the demo generator, at train resolution, through the test frames' chain and at the real
 # challenge's smallest scale; the exact-match ceiling that follows (bench/glyphs.md, no
-# model needed; ~18 wall minutes on 2 cores shared with a training run)
+# model needed; ~18 wall minutes on 2 cores shared with a training run), and the same for
+# the unseen domain's held-out faces (bench/glyphs_heldout.md, ~16 minutes alone)
 bench-glyphs: | fonts $(VENV)/.installed
 	$(PY) tools/bench_glyphs.py --out bench/glyphs
+	$(PY) tools/bench_glyphs.py --domain heldout --conditions train test --out bench/glyphs_heldout
 
 # Issue #17: the released reader under 11 test-time corruptions x 3 severities, on the
 # first 400 low-resolution demo test frames (~7 min on 2 cores), and on 400 frames at the

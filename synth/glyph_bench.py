@@ -17,7 +17,7 @@ from tqdm import tqdm
 from common.atomic import atomic_write_text
 from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
-from synth.fonts import resolve_fonts
+from synth.fonts import FontSet, catalog_fontset, resolve_fonts
 from synth.frames import SynthConfig
 from synth.glyph_ambiguity import CONDITIONS, GlyphRenderer, exact_ceiling, observe, top_confusions
 from synth.ids import ID_ALPHABET
@@ -37,14 +37,27 @@ def size_weights(short_side: int, least: float = 0.0) -> dict[int, float]:
     return {size: w / sum(kept.values()) for size, w in kept.items()}
 
 
+def domain_fonts(domain: str) -> FontSet:
+    """The faces of the generator's `--domain`: the demo's six, or the held-out catalogue
+    families that only the unseen-domain frames use."""
+    return resolve_fonts() if domain == "demo" else catalog_fontset("heldout")
+
+
+def face_names(fonts: FontSet) -> list[str]:
+    """A name per Latin face: the face's own, or its file's stem where a family has several."""
+    names = [face.name for face, _ in fonts.latin]
+    return names if len(set(names)) == len(names) else [Path(path).stem for _, path in fonts.latin]
+
+
 def measure(conditions: list[str], contexts: int, observations: int, least_size_share: float,
-            seed: int) -> dict:
+            seed: int, domain: str = "demo") -> dict:
     """The observer's confusion counts for every (condition, face, size)."""
-    fonts = resolve_fonts()
+    fonts = domain_fonts(domain)
     sizes = size_weights(min(SynthConfig().train_size), least_size_share)
-    face_weights = dict(zip((face.name for face, _ in fonts.latin), fonts.latin_weights()))
-    renderers = {(face.name, size): GlyphRenderer(path, size, face.index)
-                 for face, path in fonts.latin for size in sizes}
+    names = face_names(fonts)
+    face_weights = dict(zip(names, fonts.latin_weights()))
+    renderers = {(name, size): GlyphRenderer(path, size, face.index)
+                 for name, (face, path) in zip(names, fonts.latin) for size in sizes}
     rng = np.random.default_rng(seed)
     rows = []
     for name in tqdm(conditions, desc="conditions"):
@@ -53,7 +66,8 @@ def measure(conditions: list[str], contexts: int, observations: int, least_size_
             rows.append({"condition": name, "face": face, "size": size,
                          "weight": face_weights[face] * sizes[size], "ceiling": exact_ceiling(counts),
                          "confusions": top_confusions(counts), "counts": counts})
-    return {"alphabet": ID_ALPHABET, "rows": rows, "sizes": sizes, "face_weights": face_weights}
+    return {"alphabet": ID_ALPHABET, "domain": domain, "rows": rows, "sizes": sizes,
+            "face_weights": face_weights}
 
 
 def summarize(result: dict, condition: str, k: int = 15) -> dict:
@@ -77,7 +91,7 @@ def to_markdown(info: dict, result: dict) -> str:
     lines = ["# Which glyphs the low-resolution pixels still tell apart", "",
              f"Command: `{info['command']}`  ", f"Date: {info['date']}  ",
              f"Machine: {describe_machine(info['machine'])}  ",
-             f"Faces: the demo generator's ({', '.join(f'{f} {w:.2f}' for f, w in result['face_weights'].items())}); "
+             f"Faces: the {result['domain']} domain's ({', '.join(f'{f} {w:.2f}' for f, w in result['face_weights'].items())}); "
              f"sizes at train resolution: {', '.join(f'{s} px {w:.2f}' for s, w in result['sizes'].items())} "
              f"(the shares its frames draw); {info['contexts']} contexts x {info['observations']} "
              "observations of each of the 62 symbols per face and size  ", "",
@@ -107,10 +121,13 @@ def bench_glyphs_main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--observations", type=int, default=2, help="draws of each symbol in a context")
     parser.add_argument("--least-size-share", type=float, default=0.02,
                         help="leave out sizes the generator draws less often than this")
+    parser.add_argument("--domain", choices=("demo", "heldout"), default="demo",
+                        help="the demo generator's faces, or the held-out families of the unseen-domain frames")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="bench/glyphs", help="writes OUT.md and OUT.json")
     args = parser.parse_args(argv)
-    result = measure(args.conditions, args.contexts, args.observations, args.least_size_share, args.seed)
+    result = measure(args.conditions, args.contexts, args.observations, args.least_size_share, args.seed,
+                     args.domain)
     info = {"command": command_line("bench_glyphs.py", argv),
             "date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
             "conditions": args.conditions, "contexts": args.contexts, "observations": args.observations}

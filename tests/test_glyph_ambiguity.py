@@ -94,3 +94,10 @@ def test_bench_writes_its_command_and_ceiling(tmp_path, monkeypatch):
 def test_misreads_name_truth_then_reading():
     from synth.glyph_bench import misreads
     assert misreads(np.array([[3.0, 1.0], [0.0, 4.0]]), "Il") == {"I>l": 1.0}
+
+
+def test_held_out_faces_are_named_by_file_where_a_family_has_several():
+    from synth.glyph_bench import domain_fonts, face_names
+    names = face_names(domain_fonts("heldout"))
+    assert len(set(names)) == len(names) and "Lato-Light" in names
+    assert face_names(domain_fonts("demo"))[0] == "liberation-sans"
