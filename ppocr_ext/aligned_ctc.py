@@ -39,6 +39,18 @@ SPANS_KEEP_KEYS = ["image", "label", "length", "glyph_spans"]
 SPANS_KEY_INDEX = SPANS_KEEP_KEYS.index("glyph_spans")
 
 
+def kept_keys(transforms: list) -> list | None:
+    """The keys the last KeepKeys of a config's transform list keeps (None: it has none)."""
+    keep = [op["KeepKeys"]["keep_keys"] for op in transforms if isinstance(op, dict) and "KeepKeys" in op]
+    return keep[-1] if keep else None
+
+
+def keeps_spans(transforms: list) -> bool:
+    """Whether a transform list hands this loss its batch: SPANS_KEEP_KEYS kept first."""
+    keep = kept_keys(transforms)
+    return keep is not None and keep[:len(SPANS_KEEP_KEYS)] == SPANS_KEEP_KEYS
+
+
 def alignment_targets(spans: torch.Tensor, label: torch.Tensor, length: torch.Tensor,
                       positions: int) -> torch.Tensor:
     """(B, T) targets: a class index, 0 for blank, or IGNORE (see the module docstring).

@@ -24,6 +24,7 @@ import torch
 
 from common.command import command_line
 from common.hardware import describe_machine, machine
+from ppocr_ext.aligned_ctc import keeps_spans
 from ppocr_ext.engine import fused_attention, infer_forward, load_engine
 from ppocr_ext.rec_config import load_config
 
@@ -54,8 +55,7 @@ def _batch(cfg: dict, batch_size: int, symbols: int = 12) -> list[torch.Tensor]:
     labels = [encode({"label": "".join(rng.choices(string.ascii_letters + string.digits,
                                                    k=symbols))}) for _ in range(batch_size)]
     images = torch.randn(batch_size, *input_shape(cfg))
-    keep = next((op["KeepKeys"]["keep_keys"] for op in transforms if "KeepKeys" in op), [])
-    if "glyph_spans" in keep:
+    if keeps_spans(transforms):
         spans = torch.full((batch_size, cfg["Global"]["max_text_length"], 2), float("nan"))
         starts = 0.1 + 0.8 * torch.arange(symbols) / symbols
         spans[:, :symbols] = torch.stack([starts, starts + 0.6 / symbols], -1)

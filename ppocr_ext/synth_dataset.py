@@ -41,7 +41,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from common.lmdb_io import lmdbs_under, read_lmdb
-from ppocr_ext.aligned_ctc import SPANS_KEEP_KEYS
+from ppocr_ext.aligned_ctc import SPANS_KEEP_KEYS, kept_keys, keeps_spans
 from synth.backgrounds import list_photos
 from synth.crops import CropConfig, corrupt_crop, render_aligned_crop, render_crop
 from synth.fonts import font_catalog
@@ -114,12 +114,9 @@ class SynthCropDataSet(Dataset):
                                                    and self.align_samples > 0):
             raise ValueError(f"{mode}.dataset.align_samples must be a positive integer or null, "
                              f"got {self.align_samples!r}")
-        if self.align_targets:
-            keep = [op["KeepKeys"]["keep_keys"] for op in dataset["transforms"]
-                    if isinstance(op, dict) and "KeepKeys" in op]
-            if not keep or keep[-1][:len(SPANS_KEEP_KEYS)] != SPANS_KEEP_KEYS:
-                raise ValueError(f"{mode}.dataset.align_targets needs the KeepKeys transform to "
-                                 f"keep {SPANS_KEEP_KEYS} first; it keeps {keep[-1] if keep else None}")
+        if self.align_targets and not keeps_spans(dataset["transforms"]):
+            raise ValueError(f"{mode}.dataset.align_targets needs the KeepKeys transform to "
+                             f"keep {SPANS_KEEP_KEYS} first; it keeps {kept_keys(dataset['transforms'])}")
         self.ops = create_operators(dataset["transforms"], config["Global"])
         logger.info(f"SynthCropDataSet: {len(self.catalog.latin)} Latin / "
                     f"{len(self.catalog.cjk)} CJK faces ({self.split}), {len(photos)} photos, "
