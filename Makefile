@@ -36,7 +36,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
-.PHONY: bench-limits bench-glyphs train-1h train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 train-release-stage6 train-release-stage7 train-release-stage8 train-release-stage9 bench-release bench-robust bench-wild bench-loc-wild-fit bench-encoders demo-train train-descriptor bench-copy
+.PHONY: bench-limits bench-glyphs bench-flat train-1h train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 train-release-stage6 train-release-stage7 train-release-stage8 train-release-stage9 train-release-stage10 bench-release bench-robust bench-wild bench-loc-wild-fit bench-encoders demo-train train-descriptor bench-copy
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
         bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers setup-scale bench-scale aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
@@ -142,6 +142,7 @@ REL_STAGE6   ?= output/rec/svtr_tiny_synth_10k_videos
 REL_STAGE7   ?= output/rec/svtr_tiny_synth_wild_frames
 REL_STAGE8   ?= output/rec/svtr_tiny_synth_trimmed
 REL_STAGE9   ?= output/rec/svtr_tiny_synth_wide_faces
+REL_STAGE10  ?= output/rec/svtr_tiny_synth_all_frames
 comma        := ,
 EVAL_CROPS   ?= data/crops/heldout_eval
 RELEASE_ONNX ?= $(RELEASE)/model.onnx
@@ -236,6 +237,12 @@ train-release-stage9: $(REL_STAGE9)/.done
 $(REL_STAGE9)/.done: $(REL_STAGE8)/.done $(WILD_TRAIN_LOC)/summary.json configs/rec/svtr_tiny_synth_wide_faces.yml
 	$(call finetune_stage,configs/rec/svtr_tiny_synth_wide_faces.yml,$(REL_STAGE9),$(REL_STAGE8),[$(DEMO_OUT)/loc/train$(comma) $(WILD_TRAIN_LOC)/train])
 
+# Stage 10: the same stream half, the real half now the crops of every generated training
+# frame (the demo's, the 10,000 extra videos of stages 5-6, the wild ones), all trimmed
+train-release-stage10: $(REL_STAGE10)/.done
+$(REL_STAGE10)/.done: $(REL_STAGE9)/.done $(EXTRA_LOC)/summary.json $(EXTRA2_LOC)/summary.json $(WILD_TRAIN_LOC)/summary.json configs/rec/svtr_tiny_synth_all_frames.yml
+	$(call finetune_stage,configs/rec/svtr_tiny_synth_all_frames.yml,$(REL_STAGE10),$(REL_STAGE9),[$(DEMO_OUT)/loc/train$(comma) $(EXTRA_LOC)/train$(comma) $(EXTRA2_LOC)/train$(comma) $(WILD_TRAIN_LOC)/train])
+
 train-release: $(REL_STAGE9)/.done
 	$(PY) tools/release_model.py -c configs/rec/svtr_tiny_synth_wide_faces.yml \
 	  --weights $(REL_STAGE9)/best.pth --out $(RELEASE) --check-crops $(DEMO_OUT)/loc/val/low
@@ -260,7 +267,7 @@ $(UNSEEN)/boxes.json: | fonts $(VENV)/.installed
 	  --seed 105 --workers 2 --overwrite
 
 # --- benchmarks: each writes bench/*.md + .json with the command that produced it -----
-bench: bench-loc bench-rec bench-aug bench-e2e bench-release bench-limits bench-glyphs bench-robust bench-wild bench-copy
+bench: bench-loc bench-rec bench-aug bench-e2e bench-release bench-limits bench-glyphs bench-flat bench-robust bench-wild bench-copy
 
 # Extra generated test sets: other seeds and videos than the demo's. bench_high: full
 # train resolution (--test-scale 1); bench_video: one constant ID per video, like real
@@ -419,6 +426,29 @@ bench-limits: $(DEMO_OUT)/loc/summary.json
 bench-glyphs: | fonts $(VENV)/.installed
 	$(PY) tools/bench_glyphs.py --out bench/glyphs
 	$(PY) tools/bench_glyphs.py --domain heldout --conditions train test --out bench/glyphs_heldout
+
+# What backgrounds cost the reader (issue #16): the demo's, the train-resolution and the
+# unseen-domain test frames replayed with one flat grey behind the mark (synth_frames
+# --flat-scenes: same IDs, marks, boxes and compression), read beside the originals by the
+# released models; the glyph observer above sees flat backgrounds only (~5 min on 2 cores)
+FLAT_DEMO   ?= data/flat/demo
+FLAT_HIGH   ?= data/flat/bench_high
+FLAT_UNSEEN ?= data/flat/unseen
+$(FLAT_DEMO)/boxes.json: | fonts $(VENV)/.installed
+	$(PY) tools/synth_frames.py --out $(FLAT_DEMO) --videos $(DEMO_VIDEOS) --seed $(DEMO_SEED) \
+	  --flat-scenes --workers 2 --overwrite
+$(FLAT_HIGH)/boxes.json: | fonts $(VENV)/.installed
+	$(PY) tools/synth_frames.py --out $(FLAT_HIGH) --videos 150 --test-videos 150 \
+	  --test-scale 1 --seed 101 --flat-scenes --workers 2 --overwrite
+$(FLAT_UNSEEN)/boxes.json: | fonts $(VENV)/.installed
+	$(PY) tools/synth_frames.py --out $(FLAT_UNSEEN) --domain heldout --videos 200 --test-videos 100 \
+	  --seed 105 --flat-scenes --workers 2 --overwrite
+bench-flat: $(DEMO_DATA)/boxes.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/boxes.json $(FLAT_DEMO)/boxes.json $(FLAT_HIGH)/boxes.json $(FLAT_UNSEEN)/boxes.json
+	$(PY) tools/bench.py $(RELEASE_SETS) --set low_flat=$(FLAT_DEMO)/test:$(FLAT_DEMO)/test_labels.txt \
+	  --set high_flat=$(FLAT_HIGH)/test:$(FLAT_HIGH)/test_labels.txt \
+	  --set unseen_low_flat=$(FLAT_UNSEEN)/test:$(FLAT_UNSEEN)/test_labels.txt \
+	  --set unseen_high_flat=$(FLAT_UNSEEN)/train:$(FLAT_UNSEEN)/train_labels.txt \
+	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) --out bench/flat --threads 2
 
 # Issue #17: the released reader under 11 test-time corruptions x 3 severities, on the
 # first 400 low-resolution demo test frames (~7 min on 2 cores), and on 400 frames at the

@@ -26,7 +26,7 @@ from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from pipeline.assemble import add_reader_arguments, build_reader, recogniser_name
 from pipeline.box_reading import crop_tightness, read_boxes, split_boxes
-from pipeline.breakdown import exact_by_face, exact_by_pitch
+from pipeline.breakdown import exact_by_face, exact_by_grey, exact_by_pitch
 from pipeline.read_ids import FrameReading, IdReader
 from pipeline.reports import load_truth, score
 from ppocr_ext.glyph_ceiling import closest_pairs, coin_flip_ceiling, indistinguishable_groups, render_glyphs
@@ -177,27 +177,22 @@ def to_markdown(results: dict) -> str:
             tight = "-" if c["exact_tight"] is None else f"{c['exact_tight']:.4f}"
             lines.append(f"| {name} | {c['hit']:.4f} | {c['width_ratio_p50']} / {c['width_ratio_p90']} / "
                          f"{c['width_ratio_p95']} | {c['within_1.3x']:.4f} | {tight} / {loose} |")
-    pitched = {name: s["by_pitch"] for name, s in results["sets"].items() if s.get("by_pitch")}
-    if pitched:
-        lines += ["", "## Exact match by glyph pitch", "",
-                  "Pitch: the ID's ink width in frame pixels over its length (the generator's boxes): "
-                  "how many pixels each glyph has. Cells: exact / truth among the k best (frames).", "",
-                  "| frames | " + " | ".join(_pitch_label(b["pitch_px"]) for b in _all_bins(pitched)) + " |",
-                  "|---|" + "---|" * len(_all_bins(pitched))]
-        for name, rows in pitched.items():
-            cells = {r["pitch_px"][0]: r for r in rows}
-            lines.append(f"| {name} | " + " | ".join(
-                f"{c['exact_match']:.3f} / {c['truth_in_alternatives']:.3f} ({c['n']})"
-                if (c := cells.get(b["pitch_px"][0])) else "-" for b in _all_bins(pitched)) + " |")
+    lines += _binned_table(results, "by_pitch", "pitch_px", "px", "## Exact match by glyph pitch",
+                           "Pitch: the ID's ink width in frame pixels over its length (the generator's "
+                           "boxes): how many pixels each glyph has.")
+    lines += _binned_table(results, "by_grey", "grey", "", "## Exact match by the grey behind the ID",
+                           "The median grey inside the ID's box on the frame (the generator's box, "
+                           "the white glyphs included): how bright the scene behind the mark is.")
     faced = {name: s["by_face"] for name, s in results["sets"].items() if s.get("by_face")}
     if faced:
-        bins = _all_bins({f"{name} {r['face']}": r["by_pitch"] for name, rows in faced.items() for r in rows})
+        bins = _all_bins({f"{name} {r['face']}": r["by_pitch"] for name, rows in faced.items() for r in rows},
+                         "pitch_px")
         lines += ["", "## Exact match by face and glyph pitch", "",
                   "The Latin face each frame's mark is set in (the generator's, replayed from its "
                   "synth_config.json). I/l swap rate: I/l substitutions per I or l in the truths. "
                   "Pitch cells: exact (frames).", "",
                   "| frames | face | n | exact | truth in k best | exact, I/l forgiven | I/l swap rate | "
-                  + " | ".join(_pitch_label(b["pitch_px"]) for b in bins) + " |",
+                  + " | ".join(_bin_label(b["pitch_px"], "px") for b in bins) + " |",
                   "|---|---|---|---|---|---|---|" + "---|" * len(bins)]
         for name, rows in faced.items():
             for r in rows:
@@ -240,17 +235,35 @@ def rate_cell(timing: dict) -> str:
     return f"{timing['frames_per_second']}"
 
 
-def _all_bins(pitched: dict) -> list[dict]:
-    """The pitch bins any set has, in order."""
-    seen = {r["pitch_px"][0]: r for rows in pitched.values() for r in rows}
+def _binned_table(results: dict, field: str, key: str, unit: str, title: str, what: str) -> list[str]:
+    """The markdown table of every set's `field` rows (breakdown._binned), a column a bin."""
+    binned = {name: s[field] for name, s in results["sets"].items() if s.get(field)}
+    if not binned:
+        return []
+    bins = _all_bins(binned, key)
+    lines = ["", title, "", what + " Cells: exact / truth among the k best (frames).", "",
+             "| frames | " + " | ".join(_bin_label(b[key], unit) for b in bins) + " |",
+             "|---|" + "---|" * len(bins)]
+    for name, rows in binned.items():
+        cells = {r[key][0]: r for r in rows}
+        lines.append(f"| {name} | " + " | ".join(
+            f"{c['exact_match']:.3f} / {c['truth_in_alternatives']:.3f} ({c['n']})"
+            if (c := cells.get(b[key][0])) else "-" for b in bins) + " |")
+    return lines
+
+
+def _all_bins(binned: dict, key: str) -> list[dict]:
+    """The bins any set has, in order."""
+    seen = {r[key][0]: r for rows in binned.values() for r in rows}
     return [seen[low] for low in sorted(seen)]
 
 
-def _pitch_label(edges: list[float]) -> str:
+def _bin_label(edges: list[float], unit: str) -> str:
     low, high = edges
+    unit = f" {unit}" if unit else ""
     if low == 0:
-        return f"< {high:g} px"
-    return f">= {low:g} px" if high is None else f"{low:g}-{high:g} px"
+        return f"< {high:g}{unit}"
+    return f">= {low:g}{unit}" if high is None else f"{low:g}-{high:g}{unit}"
 
 
 def bench_e2e_main(argv: list[str] | None = None) -> dict:
@@ -288,6 +301,7 @@ def bench_e2e_main(argv: list[str] | None = None) -> dict:
                                                            truth, args.k)
             results["sets"][name]["crops"] = crop_tightness(readings, boxes, truth)
             results["sets"][name]["by_pitch"] = exact_by_pitch(readings, boxes, truth)
+            results["sets"][name]["by_grey"] = exact_by_grey(readings, Path(frames), boxes, truth)
             try:
                 faces = video_faces(Path(frames).parent, Path(frames).name)
             except UserError as err:   # made with a user's photos: not replayable

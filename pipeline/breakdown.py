@@ -1,5 +1,6 @@
 """Exact match broken down by what the generator knows of each frame: the glyph pitch
-(how many pixels a symbol has) and the Latin face the mark is set in.
+(how many pixels a symbol has), the grey behind the ID and the Latin face the mark is
+set in.
 
 The two say what limits the reading (issue #16): pixels where every face reads alike at
 one pitch, faces where one face reads far below the others at the same pitch, and, per
@@ -8,8 +9,10 @@ face, how much of the loss is the I/l pair (in Arial-metric faces both are bare 
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, NamedTuple
 
+import cv2
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
@@ -17,6 +20,8 @@ from common.split import video_id
 
 # glyph pitch bins (frame pixels per ID symbol): the demo's 1/1.7 test frames span 3.5-7.5
 PITCH_EDGES = (4.0, 5.0, 6.0, 7.0, 8.0, 10.0)
+# bins of the median grey inside the ID's box (its white glyphs included)
+GREY_EDGES = (50.0, 100.0, 125.0, 150.0, 175.0)
 AMBIGUOUS = frozenset("Il")
 _FORGIVE_IL = str.maketrans("l", "I")
 
@@ -58,19 +63,43 @@ def _pitch(box: dict, text: str) -> float:
     return (x1 - x0) / len(text)
 
 
+def _binned(readings, truth: dict[str, str], value: Callable[[str, str], float | None],
+            edges: tuple, key: str) -> list[dict]:
+    """Exact match and truth among the alternatives per bin of `value(name, truth)` (None:
+    the frame is left out); each row names its bin `[low, high]` under `key` (high None:
+    no upper edge)."""
+    def bin_of(name, text):
+        measured = value(name, text)
+        return None if measured is None else int(np.searchsorted(edges, measured, side="right"))
+
+    groups = _scored(readings, truth, bin_of)
+    bounds = (0.0, *edges, None)
+    return [{key: [bounds[i], bounds[i + 1]], **_rates(groups[i])} for i in sorted(groups)]
+
+
 def exact_by_pitch(readings, boxes: dict, truth: dict[str, str]) -> list[dict]:
     """Exact match and truth among the alternatives per glyph pitch: the ID's ink width
     in frame pixels over its length (the generator's `id_box`, `split_boxes`). Measured on
     the demo's test frames with release 8: 0.42 exact at 4-5 px per glyph, 0.69 at 5-6,
     0.81 at 6-7 (bench/release.md)."""
-    def pitch_bin(name, text):
-        if name not in boxes:
-            return None
-        return int(np.searchsorted(PITCH_EDGES, _pitch(boxes[name], text), side="right"))
+    return _binned(readings, truth, lambda name, text: _pitch(boxes[name], text) if name in boxes else None,
+                   PITCH_EDGES, "pitch_px")
 
-    groups = _scored(readings, truth, pitch_bin)
-    edges = (0.0, *PITCH_EDGES, None)   # None: no upper edge
-    return [{"pitch_px": [edges[i], edges[i + 1]], **_rates(groups[i])} for i in sorted(groups)]
+
+def exact_by_grey(readings, frames: Path, boxes: dict, truth: dict[str, str]) -> list[dict]:
+    """Exact match and truth among the alternatives per median grey inside the ID's box
+    (the generator's `id_box` on the frame in `frames`): a white mark over a bright scene
+    has little contrast left. Measured with release 9 on the demo's low-resolution test
+    frames: 0.71-0.79 exact below 100, 0.48 at 125-150, 0.24 at 150-175 (bench/flat.md)."""
+    def grey(name, _):
+        image = cv2.imread(str(frames / name), cv2.IMREAD_GRAYSCALE) if name in boxes else None
+        if image is None:
+            return None
+        x0, y0, x1, y1 = boxes[name]["id_box"]
+        region = image[max(0, y0):y1, max(0, x0):x1]
+        return float(np.median(region)) if region.size else None
+
+    return _binned(readings, truth, grey, GREY_EDGES, "grey")
 
 
 def exact_by_face(readings, faces: dict[str, str], boxes: dict, truth: dict[str, str]) -> list[dict]:

@@ -27,6 +27,8 @@ Config (`Train.dataset`):
     corrupt_prob: 0.0            # crops under the robustness catalogue's corruptions
                                  # (synth.crops.corrupt_crop; rendered: x difficulty; real
                                  # crops: photometric ones, at this probability)
+    lighten_prob: 0.0            # crops (rendered or real) lifted by a gamma below 1, as if
+                                 # the mark sat on a bright scene (synth.crops.lighten_crop)
     align_targets: false         # also yield `glyph_spans` (each glyph's ink across the
                                  # crop, NaN for real crops) for ppocr_ext.aligned_ctc;
                                  # KeepKeys must then keep [image, label, length, glyph_spans]
@@ -43,13 +45,13 @@ from torch.utils.data import Dataset
 from common.lmdb_io import lmdbs_under, read_lmdb
 from ppocr_ext.aligned_ctc import SPANS_KEEP_KEYS, kept_keys, keeps_spans
 from synth.backgrounds import list_photos
-from synth.crops import CropConfig, corrupt_crop, render_aligned_crop, render_crop
+from synth.crops import CropConfig, corrupt_crop, lighten_crop, render_aligned_crop, render_crop
 from synth.fonts import font_catalog
 
 # `data_dir` is accepted (and unused) so a config can inherit an LMDBDataSet section
 KEYS = ("name", "data_dir", "seed", "samples_per_epoch", "ramp_samples", "start_difficulty",
         "font_split", "wide_faces", "photos", "real_data_dir", "real_ratio", "corrupt_prob",
-        "align_targets", "align_samples", "transforms", "ext_op_transform_idx")
+        "lighten_prob", "align_targets", "align_samples", "transforms", "ext_op_transform_idx")
 RETRY_STRIDE = 1_000_003   # a sample the transforms reject is replaced by i + this
 
 
@@ -92,6 +94,9 @@ class SynthCropDataSet(Dataset):
         if not 0.0 <= self.corrupt_prob <= 1.0:
             raise ValueError(f"{mode}.dataset.corrupt_prob must be in [0, 1], got {self.corrupt_prob}")
         self.crop_config = CropConfig(photos=photos, corrupt_prob=self.corrupt_prob)
+        self.lighten_prob = float(dataset.get("lighten_prob", 0.0))
+        if not 0.0 <= self.lighten_prob <= 1.0:
+            raise ValueError(f"{mode}.dataset.lighten_prob must be in [0, 1], got {self.lighten_prob}")
         self.catalog = font_catalog(self.split, wide=bool(dataset.get("wide_faces", False)))
         self.real_ratio = float(dataset.get("real_ratio", 0.0))
         self.real = []
@@ -141,13 +146,25 @@ class SynthCropDataSet(Dataset):
         rng = np.random.default_rng((self.seed, index))
         if self.real and rng.random() < self.real_ratio:
             image, label = self.real[int(rng.integers(len(self.real)))]
-            if self.corrupt_prob > 0 and rng.random() < self.corrupt_prob:
+            corrupt = self.corrupt_prob > 0 and rng.random() < self.corrupt_prob
+            lighten = self.lightens(rng)
+            if corrupt or lighten:
                 decoded = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
-                image = encode_png(corrupt_crop(rng, decoded))
+                if corrupt:
+                    decoded = corrupt_crop(rng, decoded)
+                if lighten:
+                    decoded = lighten_crop(rng, decoded)
+                image = encode_png(decoded)
             return image, label, None
         crop = render_aligned_crop(rng, self.catalog, self.difficulty(index, rng.random()),
                                    self.crop_config, split=self.split)
-        return encode_png(crop.image), crop.label, crop.spans
+        image = lighten_crop(rng, crop.image) if self.lightens(rng) else crop.image
+        return encode_png(image), crop.label, crop.spans
+
+    def lightens(self, rng) -> bool:
+        """Whether this sample is lightened; no draw at all when lighten_prob is 0, so the
+        streams of earlier configs stay byte for byte what they were."""
+        return self.lighten_prob > 0 and rng.random() < self.lighten_prob
 
     def padded_spans(self, spans: np.ndarray | None) -> np.ndarray:
         """(max_text_length, 2) float32, NaN rows where there is no glyph."""

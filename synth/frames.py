@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import shutil
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,9 @@ class SynthConfig:
     caption_prob: float = 0.5          # videos with burned-in captions (distractor text)
     corner_jump: float = 0.25          # frames whose mark sits in the opposite corner
     domain: str = "demo"               # DOMAINS: which faces and scene bases
+    # the same frames (IDs, marks, placements, captions, compression) with the scene behind
+    # them replaced by one flat grey per frame: what the reader loses to backgrounds
+    flat_scenes: bool = False
 
     def validate(self):
         if self.domain not in DOMAINS:
@@ -178,6 +182,9 @@ def render_frames(plan: VideoPlan, setup: VideoSetup, config: SynthConfig):
     rng, (w, h), saved = setup.rng, setup.size, setup.saved
     for frame_number in sample_frame_numbers(rng, plan.frames):
         frame = setup.scene.render(rng, frame_number / (FRAME_SLOTS - 1))
+        name = frame_file_name(plan.name, frame_number)
+        if config.flat_scenes:   # rendered first all the same: every later draw stays as it was
+            frame[:] = flat_grey(name)
         account_id = setup.video_id or sample_id(rng, config.id_min_len, config.id_max_len)
         placement = place_watermark(w, h, account_id, setup.style, rng)
         if setup.caption is not None:
@@ -190,9 +197,14 @@ def render_frames(plan: VideoPlan, setup: VideoSetup, config: SynthConfig):
             data = degrade.test_frame_jpeg(rng, frame, saved)
             box, id_box = (degrade.scale_box(b, saved[0] / w, saved[1] / h) for b in (box, id_box))
             size = saved
-        name = frame_file_name(plan.name, frame_number)
         yield name, data, {"split": plan.split, "name": name, "id": account_id,
                            "box": box, "id_box": id_box, "frame_size": list(size)}
+
+
+def flat_grey(name: str) -> int:
+    """The flat scene of frame `name`: a grey level of 30-200 (the glyph observer's range,
+    synth.glyph_ambiguity), drawn from the name so that it leaves the frame's own draws alone."""
+    return int(np.random.default_rng(zlib.crc32(name.encode("utf-8"))).integers(30, 201))
 
 
 def render_video(job) -> list[dict]:

@@ -1,6 +1,8 @@
 """The benchmark's own logic: training-curve parsing, timed stages, report rendering."""
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from localization.locator import Locator, Margins, WorkParams
@@ -130,6 +132,37 @@ def test_exact_match_is_broken_down_by_glyph_pitch_and_tabled():
                                             "peak_memory_mb": 1, "by_pitch": rows}}})
     assert "| frames | 4-5 px | 5-6 px | >= 10 px |" in table
     assert "| low | 0.500 / 1.000 (2) | 0.000 / 0.000 (1) | 1.000 / 1.000 (1) |" in table
+
+
+def test_exact_match_is_broken_down_by_the_grey_behind_the_id(tmp_path):
+    from pipeline.bench import to_markdown
+    from pipeline.breakdown import exact_by_grey
+    from pipeline.read_ids import FrameReading
+
+    truth, boxes = {}, {}
+    for name, grey in (("dark.jpg", 40), ("mid.jpg", 130), ("light.jpg", 200), ("light2.jpg", 190)):
+        frame = np.full((40, 80), 20, np.uint8)
+        frame[10:20, 10:60] = grey                    # the scene behind the ID's box only
+        cv2.imwrite(str(tmp_path / name), frame)
+        truth[name], boxes[name] = "abcdefgh", {"id_box": [10, 10, 60, 20]}
+    read = lambda name, text: FrameReading(name, text, 1.0, [0, 0, 1, 1], "top", [(text, 1.0)])
+    readings = [read("dark.jpg", "abcdefgh"), read("mid.jpg", "abcdefgh"),
+                read("light.jpg", "abcdefg"), read("light2.jpg", "abcdefgh"),
+                read("missing.jpg", "abcdefgh")]
+    truth["missing.jpg"] = "abcdefgh"                 # no box, no frame: left out
+    rows = exact_by_grey(readings, tmp_path, boxes, truth)
+    assert [(r["grey"], r["n"], r["exact_match"]) for r in rows] == [
+        ([0.0, 50.0], 1, 1.0), ([125.0, 150.0], 1, 1.0), ([175.0, None], 2, 0.5)]
+    table = to_markdown({"command": "c", "date": "d", "machine": {}, "localiser": "l",
+                         "recogniser": "r", "k": 3, "glyphs": [], "sets": {}}
+                        | {"sets": {"low": {"score": {"n": 4, "exact_match": 0.75, "norm_edit_distance": 0.1,
+                                                      "truth_in_top3": 0.75, "confusions": [],
+                                                      "forgiven_cumulative": []},
+                                            "timing": {"frames_per_second": 1, "localise": 1,
+                                                       "recognise": 1, "beam_search": 1},
+                                            "peak_memory_mb": 1, "by_grey": rows}}})
+    assert "| frames | < 50 | 125-150 | >= 175 |" in table
+    assert "| low | 1.000 / 1.000 (1) | 1.000 / 1.000 (1) | 0.500 / 0.500 (2) |" in table
 
 
 def test_bench_without_a_model_reads_with_the_released_ones(frames, tmp_path):  # noqa: F811

@@ -241,3 +241,31 @@ def test_dataset_corrupts_real_crops_too_and_checks_the_probability(tmp_path):
     assert all(noisy.sample(i) not in real_pairs for i in reals)
     with pytest.raises(ValueError, match="corrupt_prob"):
         _dataset(synth_config(tmp_path, corrupt_prob=1.5))
+
+
+def test_lightening_lifts_the_scene_and_the_rim_more_than_the_white_fill():
+    from synth.crops import lighten_crop
+    image = np.full((20, 60, 3), 60, np.uint8)      # a dark scene
+    image[8:12, 10:50] = 240                          # the mark's near-white fill
+    image[7, 10:50] = image[12, 10:50] = 30           # its dark rim
+    out = lighten_crop(np.random.default_rng(0), image).astype(int)
+    scene, fill, rim = out[0, 0, 0], out[9, 20, 0], out[7, 20, 0]
+    assert 92 <= scene <= 178 and 57 <= rim <= 149 and fill >= 240
+    assert fill > scene > rim                         # the order of the greys is kept
+
+
+def test_dataset_lightens_at_its_probability_and_leaves_older_streams_unchanged(tmp_path):
+    real = make_lmdb(tmp_path / "real", 8)
+    plain = _dataset(synth_config(tmp_path, real=real))
+    off = _dataset(synth_config(tmp_path, real=real, lighten_prob=0.0))
+    light = _dataset(synth_config(tmp_path, real=real, lighten_prob=1.0))
+    assert all(off.sample(i) == plain.sample(i) for i in range(20))
+    real_pairs = set(read_lmdb(real))
+    for i in range(20):
+        image, label = light.sample(i)
+        assert label == plain.sample(i)[1] and (image, label) not in real_pairs
+        before = cv2.imdecode(np.frombuffer(plain.sample(i)[0], np.uint8), cv2.IMREAD_GRAYSCALE)
+        after = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert after.shape == before.shape and np.median(after) > np.median(before)
+    with pytest.raises(ValueError, match="lighten_prob"):
+        _dataset(synth_config(tmp_path, lighten_prob=-0.1))

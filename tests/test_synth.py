@@ -351,3 +351,29 @@ def test_video_faces_refuses_folders_it_cannot_replay(tmp_path):
         {"videos": 2, "seed": 0, "test_videos": 0, "config": {"photos": 3}}))
     with pytest.raises(UserError, match="3 photos"):
         video_faces(tmp_path)
+
+
+def test_flat_scenes_replay_the_same_frames_on_one_grey(dataset, tmp_path):
+    """--flat-scenes keeps every ID, box and compression of the seed's frames and swaps
+    only the scene for one grey per frame (what bench-flat compares the reader on)."""
+    out, _ = dataset
+    flat = tmp_path / "flat"
+    generate(flat, videos=8, seed=3, test_videos=3, progress=False,
+             config=SynthConfig(frames_min=3, frames_max=5, portrait_fraction=0.5, flat_scenes=True))
+    for split in ("train", "test"):
+        assert (flat / f"{split}_labels.txt").read_text() == (out / f"{split}_labels.txt").read_text()
+    assert json.loads((flat / "boxes.json").read_text()) == json.loads((out / "boxes.json").read_text())
+    boxes = json.loads((flat / "boxes.json").read_text())["test"]
+    spreads = []
+    for name, entry in boxes.items():
+        image = cv2.imread(str(flat / "test" / name)).astype(int)
+        original = cv2.imread(str(out / "test" / name)).astype(int)
+        x0, y0, x1, y1 = entry["box"]
+        far = np.ones(image.shape[:2], bool)
+        far[max(0, y0 - 20):y1 + 20] = False      # rows of the mark and its JPEG ringing
+        background, scene = image[far], original[far]
+        if (np.abs(background - np.median(background)) > 12).mean() > 0.02:
+            continue                               # a caption sits in this frame
+        spreads.append(np.abs(scene - np.median(scene)).mean() - np.abs(background - np.median(background)).mean())
+    assert spreads and min(spreads) > 0      # every caption-free flat frame is flatter than its scene
+    assert np.mean(spreads) > 5

@@ -80,6 +80,9 @@ def parse_args(argv=None):
                         help="share of videos with burned-in captions (distractor text)")
     parser.add_argument("--corner-jump", type=float, default=0.25,
                         help="share of frames whose mark is in the opposite corner")
+    parser.add_argument("--flat-scenes", action="store_true",
+                        help="the same frames with one flat grey behind the mark instead of a "
+                             "scene (what backgrounds cost the reader: make bench-flat)")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes rendering videos in parallel (output does not change)")
     parser.add_argument("--overwrite", action="store_true",
@@ -98,7 +101,7 @@ def main(argv=None):
             font_root=args.font_root, photos=tuple(list_photos(args.photos)) if args.photos else (),
             photo_prob=args.photo_prob, bundled_photos=not args.no_bundled_photos,
             logo_prob=args.logo_prob, caption_prob=args.caption_prob, corner_jump=args.corner_jump,
-            domain=args.domain)
+            domain=args.domain, flat_scenes=args.flat_scenes)
         summary = generate(args.out, videos=args.videos, seed=args.seed,
                            test_videos=args.test_videos, workers=args.workers,
                            config=config, overwrite=args.overwrite)
