@@ -10,7 +10,7 @@ Output of one run (`output.dir`):
                         in `output.train_low_jpeg` (fixed per frame name) like a
                         screenshot; with `output.train_low_video_jpeg` and
                         `train_low_linear` the whole chain of the test frames
-                        (`frame_records.Screenshot`; the engine reads every LMDB
+                        (`common.screenshot.Screenshot`; the engine reads every LMDB
                         under `train/`)
     test                crops of the test frames
 Train crops are split by video (`common.split`), so no background is on both sides.
@@ -36,7 +36,8 @@ from common.atomic import atomic_write_text
 from common.images import read_frame
 from common.lmdb_io import fill_lmdb, replacing_dirs
 from common.split import split_by_video
-from localization.frame_records import FrameRecord, Screenshot, low_res_version
+from common.screenshot import Screenshot
+from localization.frame_records import FrameRecord, low_res_version
 from localization.geometry import crop_rows, scale_rows
 from localization.locator import Localisation, Locator
 

@@ -6,7 +6,6 @@ without a label file is accepted (every frame gets an empty label).
 """
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,31 +39,6 @@ def list_frames(image_dir: str | Path, label_file: str | Path | None = None,
         return [FrameRecord(e.name, e.label, image_dir / e.name) for e in entries]
     names = sorted(p.name for p in image_dir.iterdir() if is_image_file(p))
     return [FrameRecord(name, "", image_dir / name) for name in names]
-
-
-@dataclass(frozen=True)
-class Screenshot:
-    """How the low-resolution copy of a train frame is made (`output.train_low_*`), each
-    choice fixed by the frame's name so reruns and resumed exports write the same bytes:
-    the video's compression at full size (`video_jpeg` quality range, None: none), a
-    bilinear instead of an area-averaging shrink for a `linear_share` of frames, and the
-    screenshot's JPEG (`jpeg` quality range, None: none) -- the chain of the generator's
-    test frames (common.screenshot)."""
-
-    jpeg: tuple[int, int] | None = None
-    video_jpeg: tuple[int, int] | None = None
-    linear_share: float = 0.0
-
-    def params(self, name: str) -> tuple[int | None, int | None, bool]:
-        """(JPEG quality, video quality, linear) of the frame `name`."""
-        key = zlib.crc32(name.encode("utf-8"))
-        jpeg = None if self.jpeg is None else self.jpeg[0] + key % (self.jpeg[1] - self.jpeg[0] + 1)
-        if self.video_jpeg is None and not self.linear_share:
-            return jpeg, None, False
-        rng = np.random.default_rng(key)
-        video = None if self.video_jpeg is None else \
-            int(rng.integers(self.video_jpeg[0], self.video_jpeg[1] + 1))
-        return jpeg, video, bool(rng.random() < self.linear_share)
 
 
 def low_res_version(image: np.ndarray, factor: float, jpeg_quality: int | None,

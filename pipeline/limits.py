@@ -21,20 +21,16 @@ from common.atomic import atomic_write_text
 from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from common.lmdb_io import is_lmdb
+from common.screenshot import Screenshot
 from localization.export import cut
-from localization.frame_records import FrameRecord, Screenshot
+from localization.frame_records import FrameRecord
 from ppocr_ext.ambiguity import ambiguity_report, forgiven_accuracy
 from ppocr_ext.ctc import ctc_kbest, greedy_reading
 from ppocr_ext.posteriors import UNNAMED, CropSample, load_recognizer, read_crops, run_samples
 from ppocr_ext.released import released_model
-from synth.degrade import TEST_JPEG_QUALITY, TEST_LINEAR_SHARE, VIDEO_JPEG_QUALITY
+from synth.degrade import TEST_CHAIN
 
 QUALITIES = (95, 75, 65, 55, 45, 35)
-
-
-# the generator's test frames (synth/degrade.py): video JPEG, area or bilinear shrink, JPEG
-TEST_CHAIN = Screenshot(jpeg=TEST_JPEG_QUALITY, video_jpeg=VIDEO_JPEG_QUALITY,
-                        linear_share=TEST_LINEAR_SHARE)
 
 
 def conditions(shrink: float, qualities) -> list[tuple[str, float, Screenshot]]:

@@ -7,13 +7,16 @@ JPEG screenshot. Training frames only get the first and a last, milder JPEG.
 """
 import numpy as np
 
-from common.screenshot import encode_jpeg, shrink_as_player
+from common.screenshot import Screenshot, encode_jpeg, shrink_as_player
 
 TEST_SCALE = 1.7
 TRAIN_JPEG_QUALITY = (75, 95)
 VIDEO_JPEG_QUALITY = (60, 92)   # stands in for the video codec's loss at full size
 TEST_JPEG_QUALITY = (35, 75)
 TEST_LINEAR_SHARE = 0.3         # test frames shrunk bilinearly instead of by area-averaging
+TRAIN_CHAIN = Screenshot(jpeg=TRAIN_JPEG_QUALITY)
+TEST_CHAIN = Screenshot(jpeg=TEST_JPEG_QUALITY, video_jpeg=VIDEO_JPEG_QUALITY,
+                        linear_share=TEST_LINEAR_SHARE)   # after a shrink by TEST_SCALE
 
 
 def test_size(train_w: int, train_h: int, scale: float = TEST_SCALE) -> tuple[int, int]:

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from common.screenshot import jpeg_roundtrip, shrink_as_player
-from synth.degrade import TEST_JPEG_QUALITY, TEST_LINEAR_SHARE, TEST_SCALE, TRAIN_JPEG_QUALITY, VIDEO_JPEG_QUALITY
+from common.screenshot import Screenshot, jpeg_roundtrip, shrink_as_player
+from synth.degrade import TEST_CHAIN, TEST_JPEG_QUALITY, TEST_SCALE, TRAIN_CHAIN, VIDEO_JPEG_QUALITY
 from synth.fonts import load_font
 from synth.ids import ID_ALPHABET, ID_MAX_LEN, ID_MIN_LEN
 
@@ -43,36 +43,23 @@ VIDEO_STEP, JPEG_STEP = 8, 5         # the observer's template grid over the qua
 
 @dataclass(frozen=True)
 class Condition:
-    """A screenshot chain: shrink factor, video JPEG before it (None: none), JPEG after,
-    and the share of bilinear (rather than area-averaging) shrinks."""
+    """A named screenshot chain: the shrink factor and what the chain does around it."""
     name: str
     scale: float
-    video_quality: tuple[int, int] | None
-    jpeg_quality: tuple[int, int]
-    linear_share: float = 0.0
+    chain: Screenshot
 
-    def grid(self) -> list[tuple[int | None, int, bool]]:
-        """The (video quality, JPEG quality, bilinear) nuisance the templates cover: every
-        quality range at its step, both ends included, and both shrinks where both occur."""
-        def steps(low, high, step):
-            return sorted(set(range(low, high + 1, step)) | {high})
-        videos = [None] if self.video_quality is None else steps(*self.video_quality, VIDEO_STEP)
-        shrinks = (False, True) if self.linear_share > 0 else (False,)
-        return list(itertools.product(videos, steps(*self.jpeg_quality, JPEG_STEP), shrinks))
-
-    def sample(self, rng) -> tuple[int | None, int, bool]:
-        video = None if self.video_quality is None else int(rng.integers(*self.video_quality, endpoint=True))
-        return video, int(rng.integers(*self.jpeg_quality, endpoint=True)), bool(rng.random() < self.linear_share)
+    def grid(self) -> list[tuple[int | None, int | None, bool]]:
+        """The (JPEG quality, video quality, bilinear) nuisance the templates cover."""
+        return self.chain.grid(JPEG_STEP, VIDEO_STEP)
 
 
 CONDITIONS = {
-    "train": Condition("train resolution (JPEG 75-95)", 1.0, None, TRAIN_JPEG_QUALITY),
+    "train": Condition("train resolution (JPEG 75-95)", 1.0, TRAIN_CHAIN),
     "test": Condition(f"test frames (video JPEG {VIDEO_JPEG_QUALITY[0]}-{VIDEO_JPEG_QUALITY[1]}, "
                       f"1/{TEST_SCALE}, JPEG {TEST_JPEG_QUALITY[0]}-{TEST_JPEG_QUALITY[1]})",
-                      TEST_SCALE, VIDEO_JPEG_QUALITY, TEST_JPEG_QUALITY, TEST_LINEAR_SHARE),
+                      TEST_SCALE, TEST_CHAIN),
     # the real challenge's smallest test frames (DESIGN.md: shrunk 1/1.55 to 1/2.45)
-    "test_2.45": Condition("test chain at 1/2.45 (the real challenge's smallest frames)",
-                           2.45, VIDEO_JPEG_QUALITY, TEST_JPEG_QUALITY, TEST_LINEAR_SHARE),
+    "test_2.45": Condition("test chain at 1/2.45 (the real challenge's smallest frames)", 2.45, TEST_CHAIN),
 }
 
 
@@ -97,14 +84,16 @@ class GlyphRenderer:
         return np.asarray(image)
 
 
-def degrade(image: np.ndarray, condition: Condition, video_quality: int | None, quality: int,
+def degrade(image: np.ndarray, condition: Condition, quality: int | None, video_quality: int | None,
             linear: bool) -> np.ndarray:
     """`image` through the condition's chain with its nuisance fixed, flattened to float."""
     h, w = image.shape
     if condition.scale != 1.0 or video_quality is not None:
         size = (max(1, int(round(w / condition.scale))), max(1, int(round(h / condition.scale))))
         image = shrink_as_player(image, size, video_quality, linear=linear)
-    return jpeg_roundtrip(image, quality).astype(np.float64).ravel()   # exact sums for ties
+    if quality is not None:
+        image = jpeg_roundtrip(image, quality)
+    return image.astype(np.float64).ravel()   # exact sums for ties
 
 
 def observe(renderer: GlyphRenderer, condition: Condition, rng, contexts: int = 8,
@@ -122,7 +111,7 @@ def observe(renderer: GlyphRenderer, condition: Condition, rng, contexts: int = 
         templates = np.stack([degrade(image, condition, *nuisance)
                               for row in clean for image in row for nuisance in grid])
         truths = np.repeat(np.arange(n), observations)
-        seen = np.stack([degrade(clean[t][int(rng.integers(len(PHASES)))], condition, *condition.sample(rng))
+        seen = np.stack([degrade(clean[t][int(rng.integers(len(PHASES)))], condition, *condition.chain.sample(rng))
                          for t in truths])
         distances = ((templates ** 2).sum(1)[:, None] - 2.0 * templates @ seen.T + (seen ** 2).sum(1)[None, :])
         nearest = distances.reshape(n, -1, len(truths)).min(axis=1)        # symbol x observation

@@ -60,10 +60,10 @@ def test_ceiling_arithmetic():
 
 def test_the_grid_spans_every_nuisance():
     grid = CONDITIONS["test"].grid()
-    videos, qualities, shrinks = (sorted({g[i] for g in grid}) for i in range(3))
+    qualities, videos, shrinks = (sorted({g[i] for g in grid}) for i in range(3))
     assert videos[0] == 60 and videos[-1] == 92 and qualities[0] == 35 and qualities[-1] == 75
     assert shrinks == [False, True]
-    assert CONDITIONS["train"].grid() == [(None, q, False) for q in (75, 80, 85, 90, 95)]
+    assert CONDITIONS["train"].grid() == [(q, None, False) for q in (75, 80, 85, 90, 95)]
 
 
 def test_size_shares_match_the_generator():
