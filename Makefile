@@ -128,8 +128,9 @@ clean-demo:
 # the crops of 5,000 more generated videos beside the demo's (3/4 of the samples real);
 # stage 6 continues stage 5 with 5,000 videos more (+1.5 points of validation); stage 7 adds
 # the crops of 2,000 wild-generator videos; stage 8 fine-tunes on the crops cut with the
-# ID-line cut's trimming (a fresh run cuts every stage's crops that way); then the release
-# files.
+# ID-line cut's trimming (a fresh run cuts every stage's crops that way); stage 9 adds the
+# stream's wide faces; stage 10 the crops of every generated training frame (the demo's, the
+# extra and the wild videos) with 30% of the samples lightened; then the release files.
 # Every stage resumes from its latest.pth; `.done` marks a finished stage (best.pth
 # appears at the first evaluation, long before a run ends).
 RELEASE      ?= models/svtr_tiny_synth
@@ -200,11 +201,11 @@ endef
 $(eval $(call extra_frames,$(EXTRA_DATA),200))
 $(eval $(call extra_frames,$(EXTRA2_DATA),201))
 # The localiser's crops of extra train frames ($(1) frames folder, $(2) localiser output),
-# cut by the demo's localiser as the reader cuts test frames; no validation split
+# cut by the released localiser as the reader cuts test frames; no validation split
 define cut_frames
-$(2)/summary.json: $(1)/boxes.json $(DEMO_OUT)/loc/summary.json
+$(2)/summary.json: $(1)/boxes.json models/loc_ddt/strip_ddt.pt
 	$(PY) tools/localize.py -c $(LOC_CONFIG) -o data.root=$(1) output.dir=$(2) \
-	  output.id_line=true model.checkpoint=$(DEMO_OUT)/loc/model/strip_ddt.pt output.val_fraction=0
+	  output.id_line=true model.checkpoint=models/loc_ddt/strip_ddt.pt output.val_fraction=0
 endef
 $(eval $(call cut_frames,$(EXTRA_DATA),$(EXTRA_LOC)))
 $(eval $(call cut_frames,$(EXTRA2_DATA),$(EXTRA2_LOC)))
@@ -243,9 +244,9 @@ train-release-stage10: $(REL_STAGE10)/.done
 $(REL_STAGE10)/.done: $(REL_STAGE9)/.done $(EXTRA_LOC)/summary.json $(EXTRA2_LOC)/summary.json $(WILD_TRAIN_LOC)/summary.json configs/rec/svtr_tiny_synth_all_frames.yml
 	$(call finetune_stage,configs/rec/svtr_tiny_synth_all_frames.yml,$(REL_STAGE10),$(REL_STAGE9),[$(DEMO_OUT)/loc/train$(comma) $(EXTRA_LOC)/train$(comma) $(EXTRA2_LOC)/train$(comma) $(WILD_TRAIN_LOC)/train])
 
-train-release: $(REL_STAGE9)/.done
-	$(PY) tools/release_model.py -c configs/rec/svtr_tiny_synth_wide_faces.yml \
-	  --weights $(REL_STAGE9)/best.pth --out $(RELEASE) --check-crops $(DEMO_OUT)/loc/val/low
+train-release: $(REL_STAGE10)/.done
+	$(PY) tools/release_model.py -c configs/rec/svtr_tiny_synth_all_frames.yml \
+	  --weights $(REL_STAGE10)/best.pth --out $(RELEASE) --check-crops $(DEMO_OUT)/loc/val/low
 
 # Issue #16's one-hour recipe: SVTR-Tiny from scratch in one run on the same crops
 # (configs/rec/svtr_tiny_1h.yml), then the demo's low-res test frames read end to end
@@ -406,7 +407,7 @@ RELEASE_SETS = $(LOW_SET) --set high=$(BENCH_HIGH)/test:$(BENCH_HIGH)/test_label
 bench-release: $(DEMO_DATA)/boxes.json $(BENCH_HIGH)/boxes.json $(UNSEEN)/boxes.json $(BENCH_VIDEO)/boxes.json
 	$(PY) tools/bench.py $(RELEASE_SETS) \
 	  --loc-config $(LOC_CONFIG) $(RELEASED_LOC) \
-	  --train-log $(REL_STAGE9)/train.log --out bench/release --threads 2 --passes 2 --peers bench/peers.json
+	  --train-log $(REL_STAGE10)/train.log --out bench/release --threads 2 --passes 2 --peers bench/peers.json
 	$(PY) tools/read_ids.py --frames $(BENCH_VIDEO)/test --labels $(BENCH_VIDEO)/test_labels.txt \
 	  --group-by video --out bench/release_consensus --threads 2
 

@@ -89,8 +89,9 @@ def exact_by_pitch(readings, boxes: dict, truth: dict[str, str]) -> list[dict]:
 def exact_by_grey(readings, frames: Path, boxes: dict, truth: dict[str, str]) -> list[dict]:
     """Exact match and truth among the alternatives per median grey inside the ID's box
     (the generator's `id_box` on the frame in `frames`): a white mark over a bright scene
-    has little contrast left. Measured with release 9 on the demo's low-resolution test
-    frames: 0.71-0.79 exact below 100, 0.48 at 125-150, 0.24 at 150-175 (bench/flat.md)."""
+    has little contrast left. Measured with release 10 on the demo's low-resolution test
+    frames: 0.73-0.79 exact below 100, 0.53 at 125-150, 0.24 at 150-175, 0.04 above
+    (bench/release.md)."""
     def grey(name, _):
         image = cv2.imread(str(frames / name), cv2.IMREAD_GRAYSCALE) if name in boxes else None
         if image is None:

@@ -105,8 +105,19 @@ def test_crop_tightness_measures_hits_width_ratios_and_reading_by_tightness(tmp_
     assert report["width_ratio_p50"] == pytest.approx(1.095, abs=0.01)
 
 
+def _one_set_report(**breakdowns) -> str:
+    """The markdown of a report with one set, `low`, carrying the given breakdown rows."""
+    return to_markdown({"command": "c", "date": "d", "machine": {}, "localiser": "l",
+                        "recogniser": "r", "k": 3, "glyphs": [],
+                        "sets": {"low": {"score": {"n": 4, "exact_match": 0.5, "norm_edit_distance": 0.1,
+                                                   "truth_in_top3": 0.75, "confusions": [],
+                                                   "forgiven_cumulative": []},
+                                         "timing": {"frames_per_second": 1, "localise": 1,
+                                                    "recognise": 1, "beam_search": 1},
+                                         "peak_memory_mb": 1, **breakdowns}}})
+
+
 def test_exact_match_is_broken_down_by_glyph_pitch_and_tabled():
-    from pipeline.bench import to_markdown
     from pipeline.breakdown import exact_by_pitch
     from pipeline.read_ids import FrameReading
 
@@ -122,20 +133,12 @@ def test_exact_match_is_broken_down_by_glyph_pitch_and_tabled():
     rows = exact_by_pitch(readings, boxes, truth)
     assert [(r["pitch_px"], r["n"], r["exact_match"], r["truth_in_alternatives"]) for r in rows] == [
         ([4.0, 5.0], 2, 0.5, 1.0), ([5.0, 6.0], 1, 0.0, 0.0), ([10.0, None], 1, 1.0, 1.0)]
-    table = to_markdown({"command": "c", "date": "d", "machine": {}, "localiser": "l",
-                         "recogniser": "r", "k": 3, "glyphs": [], "sets": {}}
-                        | {"sets": {"low": {"score": {"n": 4, "exact_match": 0.5, "norm_edit_distance": 0.1,
-                                                      "truth_in_top3": 0.75, "confusions": [],
-                                                      "forgiven_cumulative": []},
-                                            "timing": {"frames_per_second": 1, "localise": 1,
-                                                       "recognise": 1, "beam_search": 1},
-                                            "peak_memory_mb": 1, "by_pitch": rows}}})
+    table = _one_set_report(by_pitch=rows)
     assert "| frames | 4-5 px | 5-6 px | >= 10 px |" in table
     assert "| low | 0.500 / 1.000 (2) | 0.000 / 0.000 (1) | 1.000 / 1.000 (1) |" in table
 
 
 def test_exact_match_is_broken_down_by_the_grey_behind_the_id(tmp_path):
-    from pipeline.bench import to_markdown
     from pipeline.breakdown import exact_by_grey
     from pipeline.read_ids import FrameReading
 
@@ -153,14 +156,7 @@ def test_exact_match_is_broken_down_by_the_grey_behind_the_id(tmp_path):
     rows = exact_by_grey(readings, tmp_path, boxes, truth)
     assert [(r["grey"], r["n"], r["exact_match"]) for r in rows] == [
         ([0.0, 50.0], 1, 1.0), ([125.0, 150.0], 1, 1.0), ([175.0, None], 2, 0.5)]
-    table = to_markdown({"command": "c", "date": "d", "machine": {}, "localiser": "l",
-                         "recogniser": "r", "k": 3, "glyphs": [], "sets": {}}
-                        | {"sets": {"low": {"score": {"n": 4, "exact_match": 0.75, "norm_edit_distance": 0.1,
-                                                      "truth_in_top3": 0.75, "confusions": [],
-                                                      "forgiven_cumulative": []},
-                                            "timing": {"frames_per_second": 1, "localise": 1,
-                                                       "recognise": 1, "beam_search": 1},
-                                            "peak_memory_mb": 1, "by_grey": rows}}})
+    table = _one_set_report(by_grey=rows)
     assert "| frames | < 50 | 125-150 | >= 175 |" in table
     assert "| low | 1.000 / 1.000 (1) | 1.000 / 1.000 (1) | 0.500 / 0.500 (2) |" in table
 
