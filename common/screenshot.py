@@ -42,6 +42,18 @@ def shrink_as_player(frame: np.ndarray, size: tuple[int, int], video_quality: in
     return cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR if linear else cv2.INTER_AREA)
 
 
+def low_res_version(image: np.ndarray, factor: float, jpeg_quality: int | None,
+                    video_quality: int | None = None, linear: bool = False) -> np.ndarray:
+    """A frame as a low-resolution screenshot shows it: (optionally compressed as a video
+    first) shrunk by `factor` (1.7 = the challenge's test resolution), then (when a
+    quality is given) JPEG re-compressed at that size, which is where test frames lose
+    most of their glyph detail. Gray or BGR in, the same out."""
+    h, w = image.shape[:2]
+    size = (max(1, round(w / factor)), max(1, round(h / factor)))
+    small = shrink_as_player(image, size, video_quality, linear)
+    return small if jpeg_quality is None else jpeg_roundtrip(small, jpeg_quality)
+
+
 @dataclass(frozen=True)
 class Screenshot:
     """One screenshot chain's ranges: the video's compression at full size (`video_jpeg`

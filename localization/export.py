@@ -36,8 +36,8 @@ from common.atomic import atomic_write_text
 from common.images import read_frame
 from common.lmdb_io import fill_lmdb, replacing_dirs
 from common.split import split_by_video
-from common.screenshot import Screenshot
-from localization.frame_records import FrameRecord, low_res_version
+from common.screenshot import Screenshot, low_res_version
+from localization.frame_records import FrameRecord
 from localization.geometry import crop_rows, scale_rows
 from localization.locator import Localisation, Locator
 

@@ -22,9 +22,10 @@ from tqdm import tqdm
 from common.atomic import atomic_path
 from common.images import read_frame
 from common.schedules import cosine_lr
+from common.screenshot import low_res_version
 from common.torch_files import CheckpointError, read_checkpoint
 from localization.ddt import DDTProjection, DescriptorStats
-from localization.frame_records import FrameRecord, low_res_version
+from localization.frame_records import FrameRecord
 from localization.geometry import stitch_strips
 from localization.locator import Locator, Margins, WorkParams
 from localization.model import INPUT_FORMAT, BoxRegressor, LineHead, StripClassifier, normalise

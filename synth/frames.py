@@ -218,10 +218,17 @@ def render_video(job) -> list[dict]:
     return records
 
 
+def domain_fonts(domain: str, latin_fonts=None, font_root=DEFAULT_FONT_ROOT) -> FontSet:
+    """The faces a `domain`'s marks are set in: the demo's (`latin_fonts` of LATIN_FACES,
+    default all, under `font_root`), the catalogue's training families for 'wild', its
+    held-out families (the unseen-domain test) for 'heldout' and 'wild_heldout'."""
+    return (resolve_fonts(latin_fonts, font_root) if domain == "demo"
+            else catalog_fontset("train" if domain == "wild" else "heldout"))
+
+
 def _sources(config: SynthConfig):
     """The fonts and (photos, probability) a folder's videos draw from."""
-    fonts: FontSet = (resolve_fonts(config.latin_fonts, config.font_root) if config.domain == "demo"
-                      else catalog_fontset("train" if config.domain == "wild" else "heldout"))
+    fonts = domain_fonts(config.domain, config.latin_fonts, config.font_root)
     bundled = tuple(bundled_photos()) if config.bundled_photos else ()
     photo_source = (tuple(config.photos) + bundled, config.photo_prob) if config.photos else \
         (bundled, config.bundled_photo_prob)

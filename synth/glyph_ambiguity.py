@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from common.screenshot import Screenshot, jpeg_roundtrip, shrink_as_player
+from common.screenshot import Screenshot, low_res_version
 from synth.degrade import TEST_CHAIN, TEST_JPEG_QUALITY, TEST_SCALE, TRAIN_CHAIN, VIDEO_JPEG_QUALITY
 from synth.fonts import load_font
 from synth.ids import ID_ALPHABET, ID_MAX_LEN, ID_MIN_LEN
@@ -87,13 +87,8 @@ class GlyphRenderer:
 def degrade(image: np.ndarray, condition: Condition, quality: int | None, video_quality: int | None,
             linear: bool) -> np.ndarray:
     """`image` through the condition's chain with its nuisance fixed, flattened to float."""
-    h, w = image.shape
-    if condition.scale != 1.0 or video_quality is not None:
-        size = (max(1, int(round(w / condition.scale))), max(1, int(round(h / condition.scale))))
-        image = shrink_as_player(image, size, video_quality, linear=linear)
-    if quality is not None:
-        image = jpeg_roundtrip(image, quality)
-    return image.astype(np.float64).ravel()   # exact sums for ties
+    small = low_res_version(image, condition.scale, quality, video_quality, linear)
+    return small.astype(np.float64).ravel()   # exact sums for ties
 
 
 def observe(renderer: GlyphRenderer, condition: Condition, rng, contexts: int = 8,

@@ -17,8 +17,8 @@ from tqdm import tqdm
 from common.atomic import atomic_write_text
 from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
-from synth.fonts import FontSet, catalog_fontset, resolve_fonts
-from synth.frames import SynthConfig
+from synth.fonts import FontSet
+from synth.frames import SynthConfig, domain_fonts
 from synth.glyph_ambiguity import CONDITIONS, GlyphRenderer, exact_ceiling, observe, top_confusions
 from synth.ids import ID_ALPHABET
 from synth.watermark import SIZE_OF_SHORT_SIDE
@@ -35,12 +35,6 @@ def size_weights(short_side: int, least: float = 0.0) -> dict[int, float]:
             weights[max(6, size)] = weights.get(max(6, size), 0.0) + overlap / (high - low)
     kept = {size: w for size, w in weights.items() if w >= least}
     return {size: w / sum(kept.values()) for size, w in kept.items()}
-
-
-def domain_fonts(domain: str) -> FontSet:
-    """The faces of the generator's `--domain`: the demo's six, or the held-out catalogue
-    families that only the unseen-domain frames use."""
-    return resolve_fonts() if domain == "demo" else catalog_fontset("heldout")
 
 
 def face_names(fonts: FontSet) -> list[str]:

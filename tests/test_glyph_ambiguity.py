@@ -97,7 +97,8 @@ def test_misreads_name_truth_then_reading():
 
 
 def test_held_out_faces_are_named_by_file_where_a_family_has_several():
-    from synth.glyph_bench import domain_fonts, face_names
+    from synth.frames import domain_fonts
+    from synth.glyph_bench import face_names
     names = face_names(domain_fonts("heldout"))
     assert len(set(names)) == len(names) and "Lato-Light" in names
     assert face_names(domain_fonts("demo"))[0] == "liberation-sans"

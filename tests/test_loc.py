@@ -21,8 +21,8 @@ from common.config import ConfigError, apply_overrides, parse_overrides
 from localization.config import load_config
 from localization.ddt import DDTProjection, DescriptorStats, blob_box
 from common.images import read_frame
-from common.screenshot import Screenshot
-from localization.frame_records import FrameRecord, list_frames, low_res_version
+from common.screenshot import Screenshot, low_res_version
+from localization.frame_records import FrameRecord, list_frames
 from localization.geometry import (crop_rows, direct_crop_rows, hit, iou, pad_box, rows_area,
                                    work_size)
 from localization.locator import Locator, Margins, WorkParams
