@@ -35,8 +35,8 @@ def recogniser_name(model: list[str] | None) -> str:
 
 
 def add_reader_arguments(parser: argparse.ArgumentParser, threads: int = 2) -> argparse.ArgumentParser:
-    """`--loc-config`, `--loc-opt`, `--model`, `--scales`, `--k` and `--threads` (default
-    `threads`; 0: torch's default)."""
+    """`--loc-config`, `--loc-opt`, `--model`, `--scales`, `--k`, `--no-restore` and
+    `--threads` (default `threads`; 0: torch's default)."""
     parser.add_argument("--loc-config", default=DEFAULT_LOC_CONFIG,
                         help="localiser config; its trained checkpoints are loaded (never "
                              "trained here: run tools/localize.py first)")
@@ -50,6 +50,9 @@ def add_reader_arguments(parser: argparse.ArgumentParser, threads: int = 2) -> a
                         help="multi-scale testing: also read crops with margins scaled by these "
                              "and fuse the readings (e.g. 1 0.9 1.15; pipeline/multiscale.py)")
     parser.add_argument("--k", type=int, default=3, help="alternatives per frame")
+    parser.add_argument("--no-restore", dest="restore", action="store_false",
+                        help="read frames as they are: no salt-and-pepper removal or grain "
+                             "smoothing where a frame carries them (common/restore.py)")
     parser.add_argument("--threads", type=int, default=threads,
                         help="torch threads (0: torch's default)")
     return parser
@@ -61,12 +64,14 @@ def build_reader(args: argparse.Namespace, batch_size: int = 64, bf16: bool = Fa
     if args.threads:
         torch.set_num_threads(args.threads)
     return assemble_reader(args.loc_config, args.loc_opt, args.model, k=args.k,
-                           batch_size=batch_size, bf16=bf16, scales=args.scales)
+                           batch_size=batch_size, bf16=bf16, scales=args.scales,
+                           restore=args.restore)
 
 
 def assemble_reader(loc_config: str = DEFAULT_LOC_CONFIG, loc_opts: list[str] = (),
                     model: list[str] | None = None, k: int = 3, batch_size: int = 64,
-                    bf16: bool = False, scales: tuple[float, ...] = (1.0,)) -> IdReader:
+                    bf16: bool = False, scales: tuple[float, ...] = (1.0,),
+                    restore: bool = True) -> IdReader:
     """An `IdReader`; with no arguments, the released localiser and recogniser
     (`assemble_reader().read_folder("frames/")`)."""
     released = RELEASED_LOC_OPTS if loc_config == DEFAULT_LOC_CONFIG else []
@@ -78,4 +83,5 @@ def assemble_reader(loc_config: str = DEFAULT_LOC_CONFIG, loc_opts: list[str] = 
         model, released_bf16 = released_reading()
         bf16 = bf16 or released_bf16
     recognizer = load_recognizer(model, bf16=bf16)
-    return IdReader(locator, recognizer, k=k, batch_size=batch_size, scales=scales)
+    return IdReader(locator, recognizer, k=k, batch_size=batch_size, scales=scales,
+                    restore=restore)

@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from common.images import decode_frames, list_image_files, to_gray
+from common.restore import restored
 from localization.geometry import crop_rows, integer_box
 from localization.locator import Locator
 from pipeline.multiscale import fuse_kbest, scaled_rows
@@ -54,13 +55,19 @@ class IdReader:
     """
 
     def __init__(self, locator: Locator, recognizer: PosteriorRecognizer, k: int = 3,
-                 batch_size: int = 64, scales: Sequence[float] = (1.0,)):
+                 batch_size: int = 64, scales: Sequence[float] = (1.0,), restore: bool = True):
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         if not scales or 1.0 not in scales or min(scales) <= 0:
             raise ValueError(f"scales must be positive and include 1.0, got {list(scales)}")
         self.locator, self.recognizer, self.k, self.batch_size = locator, recognizer, k, batch_size
         self.scales = tuple(scales)   # > 1 scale: multi-scale testing (pipeline.multiscale)
+        self.restore = restore        # impulses and strong grain out first (common.restore)
+
+    def prepared(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The frames as this reader reads them: salt and pepper and strong grain taken
+        out where a frame carries them (common/restore.py), unless `restore` is off."""
+        return [restored(f) for f in frames] if self.restore else list(frames)
 
     def crops(self, frames: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list]:
         """The recogniser's input crops and the localisations they came from."""
@@ -93,6 +100,7 @@ class IdReader:
         given, accumulates the seconds of each stage (localise, recognise, beam_search);
         `posteriors`, when given, receives each frame's (T, C) CTC posteriors."""
         clock = StageClock(timing)
+        frames = self.prepared(frames)
         crops, located = self.crops(frames)
         clock.lap("localise")
         probs = self.level_or_straight(frames, crops, located)

@@ -52,15 +52,15 @@ def robustness_table(reader: IdReader, frames: list[np.ndarray], names: list[str
     """One row per (corruption, severity) plus the clean row first: exact, top k, 1-NED
     and the drop in exact match from clean. With the generator's `boxes` (name -> entry
     of boxes.json) also which stage fails: the localiser's hit rate and the recogniser's
-    exact match on the padded ground-truth boxes of the corrupted frames (not for
-    rotation and perspective, which move the boxes)."""
+    exact match on the padded ground-truth boxes of the corrupted frames as the reader
+    prepares them (not for rotation and perspective, which move the boxes)."""
     def row(name: str, severity: int, images: list[np.ndarray]) -> dict:
         readings = read_all(reader, images, names)
         report = score(readings, truth, k)
         out = {"corruption": name, "severity": severity, "exact": report["exact_match"],
                f"top{k}": report[f"truth_in_top{k}"], "one_minus_ned": 1 - report["norm_edit_distance"]}
         if boxes and not (name in CATALOGUE and CATALOGUE[name].geometric):
-            by_name = dict(zip(names, images))
+            by_name = dict(zip(names, reader.prepared(images)))
             out["loc_hit"] = crop_tightness(readings, boxes, truth).get("hit")
             out["gt_exact"] = read_box_crops(reader.recognizer, by_name.__getitem__,
                                              [n for n in names if n in boxes], boxes, truth, k)["exact_match"]
