@@ -39,6 +39,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from common.images import to_gray
+
 IMPULSE_SHARE = 0.0015    # above this share of impulse pixels, they are replaced
 IMPULSE_STEP = 48         # grey levels an impulse stands off its neighbours ...
 IMPULSE_APART = 7         # ... and how many of its 8 neighbours it stands off
@@ -49,20 +51,16 @@ _NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) !=
 _LAPLACE_DIFF = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
-    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-
-
 def _saturated(gray: np.ndarray) -> np.ndarray:
     """Where a grey uint8 image is black or white (uint8 mask): a colour pixel's grey is
     0 or 255 only when (nearly) every channel is."""
     return cv2.inRange(gray, 0, 0) | cv2.inRange(gray, 255, 255)
 
 
-def impulse_mask(image: np.ndarray, saturated: np.ndarray | None = None) -> np.ndarray:
-    """Where a grey or BGR uint8 image has impulse pixels (see the module note). Only its
-    black and white pixels (`saturated`, computed when not given) are examined."""
-    gray = _gray(image)
+def impulse_mask(gray: np.ndarray, saturated: np.ndarray | None = None) -> np.ndarray:
+    """Where a grey uint8 image (a frame's grey: `common.images.to_gray`) has impulse
+    pixels (see the module note). Only its black and white pixels (`saturated`, computed
+    when not given) are examined."""
     mask = (_saturated(gray) if saturated is None else saturated) > 0
     ys, xs = np.nonzero(mask)
     if ys.size == 0:
@@ -81,11 +79,12 @@ def despeckled(image: np.ndarray) -> np.ndarray:
     at p99, salt and pepper at severity 1 ~0.36%). A frame with too few black and white
     pixels to hold that many impulses costs ~0.5 ms (a demo test frame)."""
     image = np.ascontiguousarray(image)
-    saturated = _saturated(_gray(image))
+    gray = to_gray(image)
+    saturated = _saturated(gray)
     limit = IMPULSE_SHARE * saturated.size
     if cv2.countNonZero(saturated) <= limit:
         return image
-    mask = impulse_mask(image, saturated)
+    mask = impulse_mask(gray, saturated)
     if np.count_nonzero(mask) <= limit:
         return image
     out = image.copy()
@@ -96,7 +95,7 @@ def despeckled(image: np.ndarray) -> np.ndarray:
 def grain_sigma(image: np.ndarray) -> float:
     """The standard deviation of the Gaussian noise of the image's grey (Immerkaer):
     noise drawn per colour channel shows ~0.67 of its sigma there."""
-    gray = _gray(image).astype(np.float32)
+    gray = to_gray(image).astype(np.float32)
     if min(gray.shape) < 3:
         return 0.0
     response = cv2.filter2D(gray, -1, _LAPLACE_DIFF)[1:-1, 1:-1]
