@@ -36,7 +36,7 @@ REC_OPTS      = Train.dataset.data_dir=$(DEMO_OUT)/loc/train \
                 Eval.dataset.data_dir=$(DEMO_OUT)/loc/val/low \
                 Global.output_dir=$(DEMO_OUT)/rec Global.epoch_num=$(DEMO_EPOCHS)
 
-.PHONY: bench-limits bench-glyphs bench-flat train-1h train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 train-release-stage6 train-release-stage7 train-release-stage8 train-release-stage9 train-release-stage10 bench-release bench-robust bench-wild bench-loc-wild-fit bench-encoders demo-train train-descriptor bench-copy
+.PHONY: bench-limits bench-glyphs bench-glyphs-corrupted bench-flat train-1h train-release train-release-stage1 train-release-stage2 train-release-stage3 train-release-stage4 train-release-stage5 train-release-stage6 train-release-stage7 train-release-stage8 train-release-stage9 train-release-stage10 bench-release bench-robust bench-wild bench-loc-wild-fit bench-encoders demo-train train-descriptor bench-copy
 .PHONY: setup fonts test demo synth localize train-svtr train-svtr-aug read-demo show-loc \
         bench bench-rec bench-loc bench-aug bench-e2e bench-aug-ablation bench-ssl bench-onnx bench-peers setup-peers setup-scale bench-scale aug-gallery \
         pseudo-label train-pseudo ensemble export-onnx pretrain-dig train-semi clean-demo
@@ -268,7 +268,7 @@ $(UNSEEN)/boxes.json: | fonts $(VENV)/.installed
 	  --seed 105 --workers 2 --overwrite
 
 # --- benchmarks: each writes bench/*.md + .json with the command that produced it -----
-bench: bench-loc bench-rec bench-aug bench-e2e bench-release bench-limits bench-glyphs bench-flat bench-robust bench-wild bench-copy
+bench: bench-loc bench-rec bench-aug bench-e2e bench-release bench-limits bench-glyphs bench-glyphs-corrupted bench-flat bench-robust bench-wild bench-copy
 
 # Extra generated test sets: other seeds and videos than the demo's. bench_high: full
 # train resolution (--test-scale 1); bench_video: one constant ID per video, like real
@@ -427,6 +427,16 @@ bench-limits: $(DEMO_OUT)/loc/summary.json
 bench-glyphs: | fonts $(VENV)/.installed
 	$(PY) tools/bench_glyphs.py --out bench/glyphs
 	$(PY) tools/bench_glyphs.py --domain heldout --conditions train test --out bench/glyphs_heldout
+
+# Issue #17: the same observer under the robustness corruptions at severity 2 (those a glyph
+# patch can carry: not rain, fog or perspective) through the demo's test chain: which
+# losses the pixels make and which the reader (bench/glyphs_corrupted.md, ~40 wall minutes
+# on 2 shared cores). `--conditions test_1` asks the same at the train resolution.
+GLYPH_CORRUPTIONS = "gaussian noise" "salt and pepper" "motion blur" "defocus blur" jpeg \
+                    "rescale chain" "darker, less contrast" rotation
+bench-glyphs-corrupted: | fonts $(VENV)/.installed
+	$(PY) tools/bench_glyphs.py --conditions test --contexts 2 --corruptions $(GLYPH_CORRUPTIONS) \
+	  --out bench/glyphs_corrupted
 
 # What backgrounds cost the reader (issue #16): the demo's, the train-resolution and the
 # unseen-domain test frames replayed with one flat grey behind the mark (synth_frames

@@ -27,6 +27,8 @@ Config (`Train.dataset`):
     corrupt_prob: 0.0            # crops under the robustness catalogue's corruptions
                                  # (synth.crops.corrupt_crop; rendered: x difficulty; real
                                  # crops: photometric ones, at this probability)
+    corrupt_names: null          # ... drawn from these names of common.corruptions.CATALOGUE
+                                 # only (null: all of them)
     lighten_prob: 0.0            # crops (rendered or real) lifted by a gamma below 1, as if
                                  # the mark sat on a bright scene (synth.crops.lighten_crop)
     align_targets: false         # also yield `glyph_spans` (each glyph's ink across the
@@ -42,6 +44,7 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
+from common.corruptions import CATALOGUE
 from common.lmdb_io import lmdbs_under, read_lmdb
 from ppocr_ext.aligned_ctc import SPANS_KEEP_KEYS, kept_keys, keeps_spans
 from synth.backgrounds import list_photos
@@ -51,7 +54,7 @@ from synth.fonts import font_catalog
 # `data_dir` is accepted (and unused) so a config can inherit an LMDBDataSet section
 KEYS = ("name", "data_dir", "seed", "samples_per_epoch", "ramp_samples", "start_difficulty",
         "font_split", "wide_faces", "photos", "real_data_dir", "real_ratio", "corrupt_prob",
-        "lighten_prob", "align_targets", "align_samples", "transforms", "ext_op_transform_idx")
+        "corrupt_names", "lighten_prob", "align_targets", "align_samples", "transforms", "ext_op_transform_idx")
 RETRY_STRIDE = 1_000_003   # a sample the transforms reject is replaced by i + this
 
 
@@ -93,7 +96,13 @@ class SynthCropDataSet(Dataset):
         self.corrupt_prob = float(dataset.get("corrupt_prob", 0.0))
         if not 0.0 <= self.corrupt_prob <= 1.0:
             raise ValueError(f"{mode}.dataset.corrupt_prob must be in [0, 1], got {self.corrupt_prob}")
-        self.crop_config = CropConfig(photos=photos, corrupt_prob=self.corrupt_prob)
+        self.corrupt_names = tuple(dataset.get("corrupt_names") or ())
+        unknown = sorted(set(self.corrupt_names) - set(CATALOGUE))
+        if unknown:
+            raise ValueError(f"{mode}.dataset.corrupt_names: unknown {unknown}; "
+                             f"common/corruptions.py has {', '.join(CATALOGUE)}")
+        self.crop_config = CropConfig(photos=photos, corrupt_prob=self.corrupt_prob,
+                                      corrupt_names=self.corrupt_names)
         self.lighten_prob = float(dataset.get("lighten_prob", 0.0))
         if not 0.0 <= self.lighten_prob <= 1.0:
             raise ValueError(f"{mode}.dataset.lighten_prob must be in [0, 1], got {self.lighten_prob}")
@@ -151,7 +160,7 @@ class SynthCropDataSet(Dataset):
             if corrupt or lighten:
                 decoded = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
                 if corrupt:
-                    decoded = corrupt_crop(rng, decoded)
+                    decoded = corrupt_crop(rng, decoded, names=self.corrupt_names)
                 if lighten:
                     decoded = lighten_crop(rng, decoded)
                 image = encode_png(decoded)

@@ -59,6 +59,7 @@ class CropConfig:
     photos: tuple = field(default_factory=tuple)
     photo_prob: float = 0.3
     corrupt_prob: float = 0.0         # at difficulty 1; 0 draws nothing (older streams)
+    corrupt_names: tuple = ()         # the catalogue's corruptions drawn from; () all of them
 
 
 def _lerp(clean, hard, d):
@@ -136,10 +137,18 @@ def _in_frame_context(image, name, strength, seed, negate):
     return corruptions.apply(framed, name, strength, seed, negate)[pad_y:pad_y + h, pad_x:pad_x + w]
 
 
-def corrupt_crop(rng, image, boxes=None):
-    """`image` under one (a fifth of the time two) corruptions of the catalogue at a
-    strength uniform in 1-3; geometric ones only when `boxes` can follow (returned moved)."""
-    names = [n for n, c in corruptions.CATALOGUE.items() if boxes is not None or not c.geometric]
+def corrupt_crop(rng, image, boxes=None, names: tuple = ()):
+    """`image` under one (a fifth of the time two) corruptions of the catalogue (or of its
+    `names`) at a strength uniform in 1-3; geometric ones only when `boxes` can follow
+    (returned moved)."""
+    unknown = set(names) - set(corruptions.CATALOGUE)
+    if unknown:
+        raise ValueError(f"unknown corruption(s) {sorted(unknown)}; the catalogue has "
+                         f"{', '.join(corruptions.CATALOGUE)}")
+    names = [n for n, c in corruptions.CATALOGUE.items()
+             if (not names or n in names) and (boxes is not None or not c.geometric)]
+    if not names:
+        return image if boxes is None else (image, boxes)
     for _ in range(2 if rng.random() < 0.2 else 1):
         name = names[int(rng.integers(len(names)))]
         strength, seed = rng.uniform(1, 3), int(rng.integers(2**31 - 1))
@@ -207,7 +216,7 @@ def render_aligned_crop(rng, catalog: FontCatalog, difficulty: float,
     to_small = lambda box: [box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y]
     boxes = [to_small(shift(box)) for box in [line_box, id_box] + glyph_boxes]
     if config.corrupt_prob > 0 and rng.random() < config.corrupt_prob * d:
-        small, boxes = corrupt_crop(rng, small, boxes)
+        small, boxes = corrupt_crop(rng, small, boxes, config.corrupt_names)
     x0, y0, x1, y1 = _crop_window(rng, boxes[0], boxes[1], size * scale_y, d, small.shape[:2])
     spans = np.array([[(b[0] - x0) / (x1 - x0), (b[2] - x0) / (x1 - x0)] for b in boxes[2:]],
                      np.float32).reshape(-1, 2)

@@ -28,9 +28,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import albumentations as A
 import numpy as np
 from PIL import Image, ImageDraw
 
+from common import corruptions
 from common.screenshot import Screenshot, low_res_version
 from synth.degrade import TEST_CHAIN, TEST_JPEG_QUALITY, TEST_SCALE, TRAIN_CHAIN, VIDEO_JPEG_QUALITY
 from synth.fonts import load_font
@@ -58,6 +60,8 @@ CONDITIONS = {
     "test": Condition(f"test frames (video JPEG {VIDEO_JPEG_QUALITY[0]}-{VIDEO_JPEG_QUALITY[1]}, "
                       f"1/{TEST_SCALE}, JPEG {TEST_JPEG_QUALITY[0]}-{TEST_JPEG_QUALITY[1]})",
                       TEST_SCALE, TEST_CHAIN),
+    # the robustness bench's train-resolution frames (data/bench_high: --test-scale 1)
+    "test_1": Condition("test chain at train resolution (bench_high's frames)", 1.0, TEST_CHAIN),
     # the real challenge's smallest test frames (DESIGN.md: shrunk 1/1.55 to 1/2.45)
     "test_2.45": Condition("test chain at 1/2.45 (the real challenge's smallest frames)", 2.45, TEST_CHAIN),
 }
@@ -86,9 +90,40 @@ class GlyphRenderer:
 
 def degrade(image: np.ndarray, condition: Condition, quality: int | None, video_quality: int | None,
             linear: bool) -> np.ndarray:
-    """`image` through the condition's chain with its nuisance fixed, flattened to float."""
-    small = low_res_version(image, condition.scale, quality, video_quality, linear)
-    return small.astype(np.float64).ravel()   # exact sums for ties
+    """`image` through the condition's chain with its nuisance fixed (uint8, the chain's size)."""
+    return low_res_version(image, condition.scale, quality, video_quality, linear)
+
+
+# The robustness catalogue's corruptions (common.corruptions) as the observer meets them,
+# applied to the glyphs after the screenshot chain as bench_robust applies them to a frame.
+# Noise is drawn afresh for every observation and the templates stay clean (the observer
+# cannot know it); every other corruption is one draw per context applied alike to the
+# templates and the observations (the observer knows the blur's kernel and direction, the
+# JPEG quality, the rotation's angle and sign), so what it loses is what the corruption
+# takes from the pixels, not what it hides from a reader that has to guess it. Left out are
+# those albumentations sizes by the whole frame, which a glyph patch does not carry: rain
+# and fog (RandomRain: height // 3 drops of height // 8 px) and perspective (its corners
+# move by a share of the image's size: on a 12 x 30 patch severity 2 moves no pixel).
+NOISE = ("gaussian noise", "salt and pepper")
+OBSERVABLE = tuple(name for name in corruptions.CATALOGUE if name not in ("rain", "fog", "perspective"))
+CANVAS = 48    # photometric corruptions see the patch inside a flat canvas at least this big
+
+
+def corrupt(images: np.ndarray, name: str, severity: float, seed: int, negate: bool,
+            background: int) -> np.ndarray:
+    """A stack of grey glyph patches (n x h x w uint8) under one corruption at `severity`,
+    with one draw of its parameters for all. Photometric corruptions see each patch on a
+    flat canvas of its background (a blur's or JPEG block's reach past the patch's edge is
+    the flat scene, as in a frame); geometric ones turn the patch about its centre."""
+    if name not in OBSERVABLE:
+        raise ValueError(f"the glyph observer cannot apply {name!r}; it applies {', '.join(OBSERVABLE)}")
+    compose = A.Compose([corruptions.transform(name, severity, negate)], seed=seed)
+    if corruptions.CATALOGUE[name].geometric:
+        return compose(images=images)["images"]
+    h, w = images.shape[1:]
+    pad_y, pad_x = max(0, CANVAS - h) // 2, max(0, CANVAS - w) // 2
+    canvas = np.pad(images, ((0, 0), (pad_y, pad_y), (pad_x, pad_x)), constant_values=background)
+    return compose(images=canvas)["images"][:, pad_y:pad_y + h, pad_x:pad_x + w]
 
 
 def observe(renderer: GlyphRenderer, condition: Condition, rng, contexts: int = 8,
@@ -96,8 +131,20 @@ def observe(renderer: GlyphRenderer, condition: Condition, rng, contexts: int = 
     """Confusion counts (truth x read, in `alphabet`'s order) of the nearest-template
     observer over `contexts` random (neighbours, background) and `observations` draws of
     each symbol in each."""
+    return observe_corrupted(renderer, condition, rng, (), contexts=contexts,
+                             observations=observations, alphabet=alphabet)[None]
+
+
+def observe_corrupted(renderer: GlyphRenderer, condition: Condition, rng, names: tuple[str, ...],
+                      severity: float = 2, contexts: int = 8, observations: int = 2,
+                      alphabet: str = ID_ALPHABET) -> dict[str | None, np.ndarray]:
+    """`observe`'s confusion counts as they are (key None) and under each corruption of
+    `names` at `severity` (key: its name), all on the same observations. The corruptions
+    draw from a child of `rng` (`spawn` leaves its state alone), so the clean counts are
+    `observe`'s whatever `names` holds."""
     n = len(alphabet)
-    counts = np.zeros((n, n))
+    corruption_rng = rng.spawn(1)[0] if names else None
+    counts = {name: np.zeros((n, n)) for name in (None, *names)}
     grid = condition.grid()
     for _ in range(contexts):
         left, right = rng.choice(list(ID_ALPHABET), 2)
@@ -108,13 +155,30 @@ def observe(renderer: GlyphRenderer, condition: Condition, rng, contexts: int = 
         truths = np.repeat(np.arange(n), observations)
         seen = np.stack([degrade(clean[t][int(rng.integers(len(PHASES)))], condition, *condition.chain.sample(rng))
                          for t in truths])
-        distances = ((templates ** 2).sum(1)[:, None] - 2.0 * templates @ seen.T + (seen ** 2).sum(1)[None, :])
-        nearest = distances.reshape(n, -1, len(truths)).min(axis=1)        # symbol x observation
-        best = nearest.min(axis=0)
-        for j, truth in enumerate(truths):
-            tied = np.flatnonzero(nearest[:, j] <= best[j] + 1e-3)
-            counts[truth, tied] += 1.0 / len(tied)
+        _tally(templates, seen, truths, counts[None])
+        for name in names:
+            seed, negate = int(corruption_rng.integers(2**31 - 1)), bool(corruption_rng.random() < 0.5)
+            if name in NOISE:
+                noisy = np.concatenate([corrupt(s[None], name, severity, seed + j, negate, background)
+                                        for j, s in enumerate(seen)])
+                _tally(templates, noisy, truths, counts[name])
+            else:
+                _tally(corrupt(templates, name, severity, seed, negate, background),
+                       corrupt(seen, name, severity, seed, negate, background), truths, counts[name])
     return counts
+
+
+def _tally(templates: np.ndarray, seen: np.ndarray, truths: np.ndarray, counts: np.ndarray) -> None:
+    """Adds each observation's nearest-template reading to `counts` (a tie between k
+    symbols is 1/k right); templates come symbol by symbol, in `counts`' order."""
+    t = templates.reshape(len(templates), -1).astype(np.float64)   # exact sums for ties
+    s = seen.reshape(len(seen), -1).astype(np.float64)
+    distances = (t ** 2).sum(1)[:, None] - 2.0 * t @ s.T + (s ** 2).sum(1)[None, :]
+    nearest = distances.reshape(len(counts), -1, len(truths)).min(axis=1)   # symbol x observation
+    best = nearest.min(axis=0)
+    for j, truth in enumerate(truths):
+        tied = np.flatnonzero(nearest[:, j] <= best[j] + 1e-3)
+        counts[truth, tied] += 1.0 / len(tied)
 
 
 def exact_ceiling(counts: np.ndarray) -> float:

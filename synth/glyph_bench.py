@@ -19,7 +19,8 @@ from common.command import command_line, report_file
 from common.hardware import describe_machine, machine
 from synth.fonts import FontSet
 from synth.frames import SynthConfig, domain_fonts
-from synth.glyph_ambiguity import CONDITIONS, GlyphRenderer, exact_ceiling, observe, top_confusions
+from synth.glyph_ambiguity import (CONDITIONS, OBSERVABLE, GlyphRenderer, exact_ceiling, observe_corrupted,
+                                   top_confusions)
 from synth.ids import ID_ALPHABET
 from synth.watermark import SIZE_OF_SHORT_SIDE
 
@@ -44,8 +45,9 @@ def face_names(fonts: FontSet) -> list[str]:
 
 
 def measure(conditions: list[str], contexts: int, observations: int, least_size_share: float,
-            seed: int, domain: str = "demo") -> dict:
-    """The observer's confusion counts for every (condition, face, size)."""
+            seed: int, domain: str = "demo", corruptions: tuple[str, ...] = (), severity: float = 2) -> dict:
+    """The observer's confusion counts for every (condition, face, size), as the chain
+    leaves the glyphs (corruption None) and under each of `corruptions` at `severity`."""
     fonts = domain_fonts(domain)
     sizes = size_weights(min(SynthConfig().train_size), least_size_share)
     names = face_names(fonts)
@@ -56,18 +58,20 @@ def measure(conditions: list[str], contexts: int, observations: int, least_size_
     rows = []
     for name in tqdm(conditions, desc="conditions"):
         for (face, size), renderer in tqdm(renderers.items(), desc=name, unit="face x size", leave=False):
-            counts = observe(renderer, CONDITIONS[name], rng, contexts, observations)
-            rows.append({"condition": name, "face": face, "size": size,
-                         "weight": face_weights[face] * sizes[size], "ceiling": exact_ceiling(counts),
-                         "confusions": top_confusions(counts), "counts": counts})
+            for corruption, counts in observe_corrupted(renderer, CONDITIONS[name], rng, corruptions,
+                                                        severity, contexts, observations).items():
+                rows.append({"condition": name, "corruption": corruption, "face": face, "size": size,
+                             "weight": face_weights[face] * sizes[size], "ceiling": exact_ceiling(counts),
+                             "confusions": top_confusions(counts), "counts": counts})
     return {"alphabet": ID_ALPHABET, "domain": domain, "rows": rows, "sizes": sizes,
             "face_weights": face_weights}
 
 
-def summarize(result: dict, condition: str, k: int = 15) -> dict:
+def summarize(result: dict, condition: str, k: int = 15, corruption: str | None = None) -> dict:
     """The weighted ceiling and the `k` most confused pairs of the weighted counts (each
-    row's counts normalised by its observations first)."""
-    rows = [r for r in result["rows"] if r["condition"] == condition]
+    row's counts normalised by its observations first), as the chain leaves the glyphs or
+    under `corruption`."""
+    rows = [r for r in result["rows"] if r["condition"] == condition and r["corruption"] == corruption]
     total = sum(r["weight"] for r in rows)
     pooled = sum(r["counts"] / r["counts"].sum() * r["weight"] / total for r in rows)
     return {"ceiling": sum(r["ceiling"] * r["weight"] for r in rows) / total,
@@ -99,13 +103,29 @@ def to_markdown(info: dict, result: dict) -> str:
                   f"Exact-match ceiling, weighted over faces and sizes: **{summary['ceiling']:.4f}** "
                   f"(symbol accuracy {summary['symbol_accuracy']:.4f})", "",
                   "Most confused pairs (share of the two symbols' observations read as the other, weighted): "
-                  + ", ".join(f"{pair} {rate:.3f}" for pair, rate in summary["confusions"]) + ".", "",
-                  "| face | size | ceiling | its three most confused pairs |", "|---|---|---|---|"]
-        for r in (r for r in result["rows"] if r["condition"] == name):
+                  + ", ".join(f"{pair} {rate:.3f}" for pair, rate in summary["confusions"]) + ".", ""]
+        if info["corruptions"]:
+            lines += corruption_table(result, name, summary["ceiling"], info["severity"])
+        lines += ["| face | size | ceiling | its three most confused pairs |", "|---|---|---|---|"]
+        for r in (r for r in result["rows"] if r["condition"] == name and r["corruption"] is None):
             lines.append(f"| {r['face']} | {r['size']} | {r['ceiling']:.4f} | "
                          + ", ".join(f"{pair} {rate:.3f}" for pair, rate in r["confusions"]) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def corruption_table(result: dict, condition: str, clean: float, severity: float) -> list[str]:
+    """The weighted ceiling under each corruption beside the chain's own (same observations)."""
+    lines = [f"Under the robustness catalogue's corruptions at severity {severity:g} (common/corruptions.py), "
+             "on the same observations: noise is new for every observation and unknown to the observer; "
+             "every other corruption is one draw per context that the observer knows (kernel, direction, "
+             "quality, angle), so its loss is what the pixels lose.", "",
+             "| corruption | ceiling | drop | symbol accuracy | most confused pairs |", "|---|---|---|---|---|"]
+    for corruption in dict.fromkeys(r["corruption"] for r in result["rows"] if r["corruption"]):
+        s = summarize(result, condition, 3, corruption)
+        lines.append(f"| {corruption} | {s['ceiling']:.4f} | {clean - s['ceiling']:+.4f} | "
+                     f"{s['symbol_accuracy']:.4f} | " + ", ".join(f"{p} {r:.3f}" for p, r in s["confusions"]) + " |")
+    return lines + [""]
 
 
 def bench_glyphs_main(argv: list[str] | None = None) -> dict:
@@ -117,17 +137,24 @@ def bench_glyphs_main(argv: list[str] | None = None) -> dict:
                         help="leave out sizes the generator draws less often than this")
     parser.add_argument("--domain", choices=("demo", "heldout"), default="demo",
                         help="the demo generator's faces, or the held-out families of the unseen-domain frames")
+    parser.add_argument("--corruptions", nargs="+", default=[], choices=list(OBSERVABLE), metavar="NAME",
+                        help="also read under these corruptions of the robustness catalogue: "
+                             + ", ".join(OBSERVABLE))
+    parser.add_argument("--severity", type=float, default=2.0, help="the corruptions' severity, 1-3")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="bench/glyphs", help="writes OUT.md and OUT.json")
     args = parser.parse_args(argv)
     result = measure(args.conditions, args.contexts, args.observations, args.least_size_share, args.seed,
-                     args.domain)
+                     args.domain, tuple(args.corruptions), args.severity)
     info = {"command": command_line("bench_glyphs.py", argv),
             "date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
-            "conditions": args.conditions, "contexts": args.contexts, "observations": args.observations}
+            "conditions": args.conditions, "contexts": args.contexts, "observations": args.observations,
+            "corruptions": args.corruptions, "severity": args.severity}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    summaries = {name: summarize(result, name) for name in args.conditions}
+    summaries = {name: {**summarize(result, name),
+                        "corruptions": {c: summarize(result, name, corruption=c) for c in args.corruptions}}
+                 for name in args.conditions}
     rows = [{**{k: v for k, v in r.items() if k != "counts"}, "observations_per_symbol": float(r["counts"][0].sum()),
              "misreads": misreads(r["counts"])} for r in result["rows"]]
     atomic_write_text(report_file(out, ".json"),

@@ -219,6 +219,33 @@ def test_corruptions_are_off_by_default_and_leave_older_streams_unchanged(catalo
     assert all(changed)
 
 
+def test_corrupt_names_restrict_the_draw(monkeypatch):
+    """`names` keeps the draw to those corruptions; geometric ones still only where boxes
+    can follow; an unknown name is an error naming it."""
+    import synth.crops as crops
+    drawn = []
+    monkeypatch.setattr(crops, "_in_frame_context", lambda image, name, *a: drawn.append(name) or image)
+    monkeypatch.setattr(crops.corruptions, "apply",
+                        lambda image, name, *a: drawn.append(name) or (image, a[-1]))
+    image, rng = np.zeros((12, 40, 3), np.uint8), np.random.default_rng(0)
+    for _ in range(40):
+        crops.corrupt_crop(rng, image, names=("motion blur", "rotation"))
+    assert set(drawn) == {"motion blur"}
+    drawn.clear()
+    for _ in range(40):
+        crops.corrupt_crop(rng, image, [[0, 0, 40, 12]], names=("motion blur", "rotation"))
+    assert set(drawn) == {"motion blur", "rotation"}
+    with pytest.raises(ValueError, match="'snow'"):
+        crops.corrupt_crop(rng, image, names=("snow",))
+
+
+def test_dataset_checks_the_corruption_names(tmp_path):
+    dataset = _dataset(synth_config(tmp_path, corrupt_prob=1.0, corrupt_names=["jpeg", "rain"]))
+    assert dataset.crop_config.corrupt_names == ("jpeg", "rain")
+    with pytest.raises(ValueError, match="corrupt_names.*snow"):
+        _dataset(synth_config(tmp_path, corrupt_prob=1.0, corrupt_names=["snow"]))
+
+
 def test_a_rotated_crop_still_holds_the_whole_line():
     """Geometric corruptions move the boxes the crop window is cut from: after a 6-degree
     rotation the box grows to hold the line's tilted ends."""

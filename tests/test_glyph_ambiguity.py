@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from synth.fonts import resolve_fonts
-from synth.glyph_ambiguity import CONDITIONS, GlyphRenderer, exact_ceiling, observe, top_confusions
+from synth.glyph_ambiguity import (CONDITIONS, GlyphRenderer, corrupt, exact_ceiling, observe, observe_corrupted,
+                                   top_confusions)
 from synth.glyph_bench import bench_glyphs_main, size_weights
 from synth.watermark import sample_style
 
@@ -52,6 +53,34 @@ def test_the_shrink_brings_I_and_l_together():
     assert top_confusions(small, "Il")[0][0] == "I/l"
 
 
+def test_corrupted_observations_share_the_clean_draws_and_jpeg_10_takes_glyphs():
+    """Without corruptions the observer draws what it always drew (the clean counts come
+    out the same); a screenshot re-saved at JPEG quality 10 (severity 3) loses glyphs the
+    test chain had left apart, on the same observations."""
+    face, path = resolve_fonts(["liberation-sans"]).latin[0]
+    renderer = GlyphRenderer(path, 13, face.index)
+    clean = observe(renderer, CONDITIONS["test"], np.random.default_rng(3), 2, 3, alphabet="Il1i")
+    both = observe_corrupted(renderer, CONDITIONS["test"], np.random.default_rng(3), ("jpeg",), 3, 2, 3,
+                             alphabet="Il1i")
+    np.testing.assert_array_equal(both[None], clean)
+    assert both["jpeg"].sum() == clean.sum() and np.trace(both["jpeg"]) < np.trace(clean) - 2
+
+
+def test_one_draw_of_a_corruption_serves_every_patch():
+    """The observer's templates and observations see the same kernel, direction and angle:
+    identical patches stay identical; rain, fog and perspective are sized by the whole frame
+    and refused."""
+    patch = np.full((12, 30), 90, np.uint8)
+    patch[3:9, 10:13] = 245
+    for name in ("motion blur", "defocus blur", "rotation", "jpeg"):
+        out = corrupt(np.stack([patch, patch, patch]), name, 2, seed=4, negate=True, background=90)
+        assert out.shape == (3, 12, 30) and (out[0] == out[1]).all() and (out[1] == out[2]).all()
+        assert not (out[0] == patch).all()
+    for name in ("rain", "fog", "perspective"):
+        with pytest.raises(ValueError, match=name):
+            corrupt(patch[None], name, 2, seed=0, negate=False, background=90)
+
+
 def test_ceiling_arithmetic():
     counts = np.array([[3.0, 1.0], [0.0, 4.0]])          # symbol accuracies 0.75 and 1.0
     assert exact_ceiling(counts) == pytest.approx(np.mean([0.875 ** n for n in range(8, 16)]))
@@ -89,6 +118,18 @@ def test_bench_writes_its_command_and_ceiling(tmp_path, monkeypatch):
     saved = json.loads((tmp_path / "glyphs.json").read_text())
     assert len(saved["rows"]) == 6 and saved["rows"][0]["observations_per_symbol"] == 1.0
     assert all(">" in key for row in saved["rows"] for key in row["misreads"])
+
+
+def test_bench_reads_under_corruptions_beside_the_chain(tmp_path, monkeypatch):
+    import synth.glyph_bench as bench
+    monkeypatch.setattr(bench, "size_weights", lambda short_side, least: {14: 1.0})
+    summaries = bench_glyphs_main(["--conditions", "test", "--contexts", "1", "--observations", "1",
+                                   "--corruptions", "jpeg", "--severity", "3", "--out", str(tmp_path / "g")])
+    report = (tmp_path / "g.md").read_text()
+    assert "| corruption | ceiling | drop |" in report and "| jpeg | " in report
+    assert summaries["test"]["corruptions"]["jpeg"]["ceiling"] < summaries["test"]["ceiling"]
+    saved = json.loads((tmp_path / "g.json").read_text())
+    assert {row["corruption"] for row in saved["rows"]} == {None, "jpeg"} and saved["severity"] == 3.0
 
 
 def test_misreads_name_truth_then_reading():
