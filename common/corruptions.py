@@ -95,6 +95,14 @@ CATALOGUE: dict[str, Corruption] = {
 # (~0.7 for a portrait frame at 6 degrees) and mirrors the mark into the border.
 
 
+def known(names) -> tuple[str, ...]:
+    """`names` as a tuple, each a corruption of the catalogue (a ValueError names the others)."""
+    unknown = sorted(set(names) - set(CATALOGUE))
+    if unknown:
+        raise ValueError(f"unknown corruption(s) {unknown}; the catalogue has {', '.join(CATALOGUE)}")
+    return tuple(names)
+
+
 def value_at(name: str, strength: float):
     """The corruption's parameter at `strength` in [1, 3]: a severity's own value at an
     integer, interpolated between two (rounded for discrete ones)."""

@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
-from common.corruptions import CATALOGUE
+from common.corruptions import known as known_corruptions
 from common.lmdb_io import lmdbs_under, read_lmdb
 from ppocr_ext.aligned_ctc import SPANS_KEEP_KEYS, kept_keys, keeps_spans
 from synth.backgrounds import list_photos
@@ -96,11 +96,10 @@ class SynthCropDataSet(Dataset):
         self.corrupt_prob = float(dataset.get("corrupt_prob", 0.0))
         if not 0.0 <= self.corrupt_prob <= 1.0:
             raise ValueError(f"{mode}.dataset.corrupt_prob must be in [0, 1], got {self.corrupt_prob}")
-        self.corrupt_names = tuple(dataset.get("corrupt_names") or ())
-        unknown = sorted(set(self.corrupt_names) - set(CATALOGUE))
-        if unknown:
-            raise ValueError(f"{mode}.dataset.corrupt_names: unknown {unknown}; "
-                             f"common/corruptions.py has {', '.join(CATALOGUE)}")
+        try:
+            self.corrupt_names = known_corruptions(dataset.get("corrupt_names") or ())
+        except ValueError as error:
+            raise ValueError(f"{mode}.dataset.corrupt_names: {error}") from None
         self.crop_config = CropConfig(photos=photos, corrupt_prob=self.corrupt_prob,
                                       corrupt_names=self.corrupt_names)
         self.lighten_prob = float(dataset.get("lighten_prob", 0.0))

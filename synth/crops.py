@@ -141,10 +141,7 @@ def corrupt_crop(rng, image, boxes=None, names: tuple = ()):
     """`image` under one (a fifth of the time two) corruptions of the catalogue (or of its
     `names`) at a strength uniform in 1-3; geometric ones only when `boxes` can follow
     (returned moved)."""
-    unknown = set(names) - set(corruptions.CATALOGUE)
-    if unknown:
-        raise ValueError(f"unknown corruption(s) {sorted(unknown)}; the catalogue has "
-                         f"{', '.join(corruptions.CATALOGUE)}")
+    names = corruptions.known(names)
     names = [n for n, c in corruptions.CATALOGUE.items()
              if (not names or n in names) and (boxes is not None or not c.geometric)]
     if not names:
