@@ -13,7 +13,8 @@ constant watermark ID, and queries of which a known part are copies of a referen
 Query kinds: `copy` (a reference frame after one edit of common.copy_edits at a strength
 1-3, or after a chain of 2-3: edit `chain`), `same_video` (a frame of a reference video
 held out of the reference set: its truth is that video's reference frame nearest in
-time; a repost often carries another moment of the video) and `distractor` (frames of
+time, and only a frame whose nearest is unique is held out, so no truth is a tie broken
+by rule; a repost often carries another moment of the video) and `distractor` (frames of
 videos not in the reference set, half of them edited too so that an edit is no cue).
 """
 from __future__ import annotations
@@ -64,6 +65,15 @@ class CopyBenchConfig:
 
 def _frame_of(name: str) -> int:
     return int(name.split("_")[1])
+
+
+def held_out_choices(frames: list[int]) -> list[int]:
+    """Positions in a video's sorted frame numbers whose nearest other frame in time is
+    unique: the ends, and inner frames with unequal gaps. (Until 2026-12-07 any inner frame
+    was held out and a tie went to the earlier neighbour, so a same-video query equally
+    near two reference frames had a truth no method could know.)"""
+    return [i for i in range(len(frames))
+            if i in (0, len(frames) - 1) or frames[i] - frames[i - 1] != frames[i + 1] - frames[i]]
 
 
 def _labels(path: Path) -> dict[str, str]:
@@ -121,7 +131,8 @@ def make_copy_benchmark(out_dir, config: CopyBenchConfig = CopyBenchConfig(), wo
     held_out = {}
     for video, names in by_video.items():
         if len(names) >= 3 and rng.random() < config.same_video_fraction:
-            held_out[video] = names[int(rng.integers(1, len(names) - 1))]
+            choices = held_out_choices([_frame_of(name) for name in names])
+            held_out[video] = names[choices[int(rng.integers(len(choices)))]]
 
     (out_dir / "references").mkdir(parents=True)
     (out_dir / "queries").mkdir(parents=True)

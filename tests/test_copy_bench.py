@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from common.copy_edits import EDITS, STRENGTHS, apply_chain, apply_edit, random_chain
-from synth.copies import CopyBenchConfig, make_copy_benchmark, read_csv
+from synth.copies import CopyBenchConfig, held_out_choices, make_copy_benchmark, read_csv
 
 
 def frame(seed=0, h=200, w=120):
@@ -88,3 +88,15 @@ def test_benchmark_refuses_to_overwrite(tmp_path):
     make_copy_benchmark(tmp_path, config, progress=False)
     with pytest.raises(FileExistsError, match="overwrite"):
         make_copy_benchmark(tmp_path, config, progress=False)
+
+
+@pytest.mark.parametrize("frames, choices", [
+    ([0, 1, 2], [0, 2]),                 # the middle frame is as near to 0 as to 2
+    ([0, 1, 3, 4], [0, 1, 2, 3]),        # 1's gaps are 1 and 2: its nearest is 0
+    ([2, 4, 6, 9], [0, 2, 3]),
+])
+def test_a_held_out_frame_has_one_nearest_reference_frame(frames, choices):
+    assert held_out_choices(frames) == choices
+    for i in choices:
+        distances = sorted(abs(f - frames[i]) for j, f in enumerate(frames) if j != i)
+        assert distances[0] < distances[1]
