@@ -27,6 +27,7 @@ from copydetect.breakdown import OUTCOMES, outcomes, per_group, pr_curve_png
 from copydetect.index import CopyIndex, measure, random_unit_vectors
 from copydetect.metrics import CopyScores, evaluate
 from copydetect.search import Describer, read_folder, search
+from copydetect.siblings import sibling_choices
 from pipeline.assemble import assemble_reader
 from pipeline.trace import reference_ids
 from synth.copies import read_csv
@@ -54,12 +55,12 @@ class References:
 
 
 def run_method(name, describer, refs: References, queries, truth, query_rows, background=None,
-               limit=None, verifier=None):
+               limit=None, verifier=None, frames=None):
     index, build = refs.index(describer)
     images, names = queries.images[:limit], queries.names[:limit]
     started = time.perf_counter()
     rows = search(describer, index, images, names, k=10, background=background,
-                  verifier=verifier, verify_top=10)
+                  verifier=verifier, verify_top=10, frames=frames)
     seconds = time.perf_counter() - started
     kept = set(names)
     truth = [t for t in truth if t[0] in kept]
@@ -112,7 +113,25 @@ def padded_speed(describer: Describer, refs, queries, n: int) -> dict:
             "queries_per_second": round(len(queries.names) / seconds, 1)}
 
 
-def _markdown(command, args, info, methods, video, trace, scale, speed) -> str:
+def _sibling_lines(siblings: dict, verified: dict) -> list[str]:
+    """The pixels' own frame-level limit (copydetect.siblings) beside verified search's
+    recall@1 on the same edit."""
+    lines = ["", "## Which frame of its video: the pixels at the geometry the edit left", "",
+             "Each query whose edit keeps the frame's geometry, brought to the size of each frame "
+             "of its video and compared whole (zero-mean normalised correlation, as is or "
+             "mirrored): how often its truth is the most alike frame (copydetect/siblings.py; no "
+             "search). Verified search's recall@1 counts every query of the edit.", "",
+             "| queries | n | truth is the most alike frame | a blind pick among the video's frames "
+             "| verified search, recall@1 |", "|---|---|---|---|---|"]
+    for group, row in siblings.items():
+        edit = "same video" if group.startswith("same video") else group
+        recall = verified["per_edit"].get(edit, {}).get("recall_at_1")
+        lines.append(f"| {group} | {row['queries']} | {row['right']} ({row['right'] / row['queries']:.3f}) | "
+                     f"{row['chance'] / row['queries']:.3f} | {'-' if recall is None else f'{recall:.3f}'} |")
+    return lines
+
+
+def _markdown(command, args, info, methods, video, trace, scale, speed, siblings) -> str:
     lines = ["# Copy detection: which reference frame a repost came from", "",
              f"Command: `{command}`  ", f"Date: {datetime.now().isoformat(timespec='seconds')}  ",
              f"Machine: {describe_machine(info)}  ",
@@ -153,8 +172,11 @@ def _markdown(command, args, info, methods, video, trace, scale, speed) -> str:
                      f"{'-' if recall is None else f'{recall:.3f}'} |")
     lines += ["", f"End to end against {speed['references']:,} references (the benchmark's plus random "
               f"fillers, exact index), describing and searching {speed['queries']} query frames: "
-              f"{speed['queries_per_second']} queries/s.", ""]
-    return "\n".join(lines)
+              f"{speed['queries_per_second']} queries/s."]
+    verified = next((m for m in methods if "verification" in m["method"]), None)
+    if siblings and verified is not None:
+        lines += _sibling_lines(siblings, verified)
+    return "\n".join(lines + [""])
 
 
 def bench_copy_main(argv: list[str] | None = None) -> dict:
@@ -181,17 +203,20 @@ def bench_copy_main(argv: list[str] | None = None) -> dict:
     methods, curves, cnn_rows = [], {}, None
     orb = Describer("orb")
     verifier = refs.index(orb)[0]   # the ORB row's index verifies the CNN's candidates too
-    plan = [("learned CNN", cnn, None, None, None),
-            ("learned CNN + ORB verification of its top 10", cnn, None, None, verifier),
-            ("perceptual hash", Describer("phash"), None, None, None),
-            ("ORB + RANSAC", orb, None, args.orb_limit, None)]
+    frames = dict(zip(refs.frames.names, refs.frames.images))
+    plan = [("learned CNN", cnn, None, None, None, None),
+            ("learned CNN + ORB verification of its top 10", cnn, None, None, verifier, None),
+            ("learned CNN + ORB verification + the most alike frame of its video", cnn, None, None,
+             verifier, frames),
+            ("perceptual hash", Describer("phash"), None, None, None, None),
+            ("ORB + RANSAC", orb, None, args.orb_limit, None, None)]
     if background is not None:
-        plan.insert(1, ("learned CNN, normalised", cnn, background, None, None))
+        plan.insert(1, ("learned CNN, normalised", cnn, background, None, None, None))
     if args.orb_limit:   # the learned descriptor on exactly ORB's queries too
-        plan.append((f"learned CNN, ORB's {args.orb_limit} queries", cnn, None, args.orb_limit, None))
-    for name, describer, bg, limit, verify_with in plan:
+        plan.append((f"learned CNN, ORB's {args.orb_limit} queries", cnn, None, args.orb_limit, None, None))
+    for name, describer, bg, limit, verify_with, whole_frames in plan:
         scores, rows, row = run_method(name, describer, refs, queries, truth, query_rows, bg, limit,
-                                       verify_with)
+                                       verify_with, whole_frames)
         methods.append(row)
         curves[name] = scores
         cnn_rows = rows if cnn_rows is None else cnn_rows
@@ -202,12 +227,14 @@ def bench_copy_main(argv: list[str] | None = None) -> dict:
     trace = source_ids(cnn_rows, query_rows, sources)
     speed = padded_speed(cnn, refs.frames, queries, 100_000)
     scale = scale_rows(args.scale, cnn.model.config["dim"])
+    siblings = sibling_choices(bench, read_csv(bench / "references.csv"), query_rows, dict(truth))
     info = machine()
     out = Path(args.out)
     pr_curve_png(out.with_name(out.name + "_pr.png"), curves, f"{args.bench}: {len(queries.names)} queries")
     command = command_line("bench_copy.py", argv)
     payload = {"command": command, "machine": info, "methods": methods, "video_level": video,
-               "trace": trace, "scale": scale, "speed_100k": speed}
+               "trace": trace, "scale": scale, "speed_100k": speed, "siblings": siblings}
     atomic_write_text(report_file(out, ".json"), json.dumps(payload, indent=1) + "\n")
-    atomic_write_text(report_file(out, ".md"), _markdown(command, args, info, methods, video, trace, scale, speed))
+    atomic_write_text(report_file(out, ".md"),
+                      _markdown(command, args, info, methods, video, trace, scale, speed, siblings))
     return payload

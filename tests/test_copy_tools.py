@@ -77,6 +77,10 @@ def test_verified_query_finds_more_exact_frames_and_needs_the_keypoints(bench, t
         with open(tmp_path / f"pred{top}.csv", newline="") as handle:
             found[top] = sum((r["query_id"], r["reference_id"]) in truth for r in csv.DictReader(handle))
     assert found[10] >= found[0] and found[10] >= len(truth) // 2
+    run("tools/copy_detect.py", "query", "--index", index, "--queries", bench / "queries",
+        "--out", tmp_path / "alike.csv", "--verify-top", 10, "--references", bench / "references")
+    with open(tmp_path / "alike.csv", newline="") as handle:   # the most alike frame of the video
+        assert sum((r["query_id"], r["reference_id"]) in truth for r in csv.DictReader(handle)) >= found[10]
     Path(f"{index}.orb.npz").unlink()
     done = subprocess.run([sys.executable, "tools/copy_detect.py", "query", "--index", str(index),
                            "--queries", str(bench / "queries"), "--out", str(tmp_path / "p.csv"),

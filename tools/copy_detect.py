@@ -4,7 +4,7 @@ Image Similarity Challenge.
     python tools/copy_detect.py index --references DIR --out INDEX [--method cnn|phash|orb]
         [--model output/copy/descriptor/descriptor.pt] [--kind flat|ivf|hnsw] [--verify]
     python tools/copy_detect.py query --index INDEX --queries DIR --out predictions.csv
-        [--background INDEX] [--k 10] [--top 1] [--verify-top 10]
+        [--background INDEX] [--k 10] [--top 1] [--verify-top 10] [--references DIR]
     python tools/copy_detect.py eval --predictions predictions.csv --ground-truth ground_truth.csv
         --out DIR [--queries-csv queries.csv]
 
@@ -32,8 +32,9 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 from common.errors import run_tool  # noqa: E402
 from copydetect.breakdown import per_group, pr_curve_png  # noqa: E402
 from copydetect.metrics import evaluate  # noqa: E402
-from copydetect.search import (METHODS, frame_batches, load_search_index, load_verifier,  # noqa: E402
-                               save_search_index, search, write_json, write_predictions)
+from copydetect.search import (METHODS, FolderFrames, frame_batches, load_search_index,  # noqa: E402
+                               load_verifier, save_search_index, search, write_json,
+                               write_predictions)
 from synth.copies import read_csv  # noqa: E402
 
 
@@ -47,10 +48,11 @@ def _query(args) -> None:
     describer, index = load_search_index(args.index)
     background = load_search_index(args.background)[1] if args.background else None
     verifier = load_verifier(args.index) if args.verify_top else None
+    references = FolderFrames(args.references) if args.references else None
     rows, queries = [], 0
     for frames in frame_batches(args.queries):   # any number of queries, one batch in memory
         rows += search(describer, index, frames.images, frames.names, k=args.k, background=background,
-                       top=args.top, verifier=verifier, verify_top=args.verify_top)
+                       top=args.top, verifier=verifier, verify_top=args.verify_top, frames=references)
         queries += len(frames.names)
     write_predictions(args.out, rows)
     print(f"{len(rows)} predictions for {queries} queries -> {args.out}")
@@ -104,6 +106,9 @@ def main() -> None:
     query.add_argument("--verify-top", type=int, default=0,
                        help="verify this many candidates per query with ORB + RANSAC (index built "
                             "with --verify; 0: off)")
+    query.add_argument("--references", help="the indexed reference frames' folder: a query "
+                       "with a reference frame's aspect then answers the frame of its best video "
+                       "it looks most like, compared whole (copydetect/siblings.py)")
     score = commands.add_parser("eval", help="uAP, recall@P90, recall@1/10 and a PR curve")
     score.add_argument("--predictions", required=True)
     score.add_argument("--ground-truth", required=True)
