@@ -14,7 +14,9 @@ match nothing (e.g. the generator's training frames), whose similarities normali
 CNN's scores. `--verify` also keeps the reference frames' ORB keypoints (INDEX.orb.npz), so
 that `query --verify-top N` checks each query's first N candidates with ORB + RANSAC and
 ranks the verified ones first (slower, and the frame-level answer is much more often the
-exact frame: bench/copy.md). `eval` writes scores.json (uAP, recall at precision 0.9 with its threshold,
+exact frame: bench/copy.md); `query --references DIR` (the indexed frames' folder) then
+answers a whole-frame repost with the frame of its best video it looks most like
+(copydetect/siblings.py: frame uAP 0.677 -> 0.746 on the benchmark). `eval` writes scores.json (uAP, recall at precision 0.9 with its threshold,
 recall@1/@10, per edit with --queries-csv) and pr_curve.png. A benchmark with ground
 truth: tools/synth_copies.py.
 """
