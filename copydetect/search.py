@@ -161,8 +161,8 @@ def search(describer: Describer, index, query_images, query_ids, k: int = 10,
         videos = defaultdict(list)
         for name in frames:
             videos[video_id(name)].append(name)
-        neighbours = [most_alike_first(image, list(names), row, frames, videos)[1]
-                      for image, names, row in zip(query_images, neighbours, scores)]
+        neighbours = [most_alike_first(image, list(names), frames, videos)
+                      for image, names in zip(query_images, neighbours)]
     return predictions(list(query_ids), scores, neighbours, top=top)
 
 

@@ -108,26 +108,27 @@ def sibling_choices(bench_dir, references: list[dict], queries: list[dict],
     return {group: {**row, "chance": round(row["chance"], 2)} for group, row in sorted(counts.items())}
 
 
-def most_alike_first(image: np.ndarray, names: list[str], scores, frames: Mapping[str, np.ndarray],
-                     videos: Mapping[str, list[str]], aspect_tolerance: float = 0.02):
-    """One query's ranked (scores, names) with the frame of the top candidate's video that
-    the query looks most like (`likeness`, whole) first, at the top score; the others keep
-    their order below it. Only where the query has those frames' aspect ratio (a whole-frame
-    repost: overlaid, re-encoded, colour-shifted, mirrored or resized, not cropped); else
-    unchanged. `frames`: reference id -> BGR image; `videos`: video -> its reference ids."""
+def most_alike_first(image: np.ndarray, names: list[str], frames: Mapping[str, np.ndarray],
+                     videos: Mapping[str, list[str]], aspect_tolerance: float = 0.02) -> list[str]:
+    """One query's ranked candidates with the frame of the top candidate's video that the
+    query looks most like (`likeness`, whole) first, so that it takes the top score; the
+    others keep their order below it, as many as before. Only where the query has those
+    frames' aspect ratio (a whole-frame repost: overlaid, re-encoded, colour-shifted,
+    mirrored or resized, not cropped); else unchanged. `frames`: reference id -> BGR
+    image; `videos`: video -> its reference ids."""
     if not names:
-        return scores, names
+        return names
     siblings = videos.get(video_id(names[0]), [names[0]])
     h, w = image.shape[:2]
     shapes = {name: frames[name].shape[:2] for name in siblings}
     same_aspect = [name for name in siblings
                    if abs((h / w) / (shapes[name][0] / shapes[name][1]) - 1.0) <= aspect_tolerance]
     if len(same_aspect) < 2:
-        return scores, names
+        return names
     query = _grey_of(image)
     chosen = max(same_aspect, key=lambda name: (likeness(query, _grey_of(frames[name])), name))
     reordered = [chosen] + [name for name in names if name != chosen]
-    return scores, reordered[:len(names)]
+    return reordered[:len(names)]
 
 
 def _grey_of(image: np.ndarray) -> np.ndarray:

@@ -52,11 +52,9 @@ def test_a_whole_frame_query_answers_the_most_alike_frame_of_its_best_video():
     videos = {"va": [n for n in frames if n.startswith("va")], "vb": [n for n in frames if n.startswith("vb")]}
     query = cv2.convertScaleAbs(frames["va_2_.jpg"], alpha=0.8, beta=30)[:, ::-1]   # darker, mirrored
     ranked = ["va_1_.jpg", "vb_0_.jpg", "va_3_.jpg"]
-    scores = np.array([0.9, 0.5, 0.4])
     # the most alike frame was not a candidate: it comes first, the others keep their order
-    assert most_alike_first(query, ranked, scores, frames, videos)[1] == ["va_2_.jpg", "va_1_.jpg", "vb_0_.jpg"]
-    assert most_alike_first(query, ["va_2_.jpg", "va_1_.jpg"], scores[:2], frames, videos)[1] == \
-        ["va_2_.jpg", "va_1_.jpg"]
+    assert most_alike_first(query, ranked, frames, videos) == ["va_2_.jpg", "va_1_.jpg", "vb_0_.jpg"]
+    assert most_alike_first(query, ["va_2_.jpg", "va_1_.jpg"], frames, videos) == ["va_2_.jpg", "va_1_.jpg"]
     # half the frame's width (a crop): another aspect, so nothing is compared whole
-    assert most_alike_first(query[:, :18], ranked, scores, frames, videos)[1] == ranked
-    assert most_alike_first(query, [], scores[:0], frames, videos)[1] == []
+    assert most_alike_first(query[:, :18], ranked, frames, videos) == ranked
+    assert most_alike_first(query, [], frames, videos) == []
