@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +22,10 @@ from tqdm import tqdm
 
 from common.atomic import atomic_write_text
 from common.images import decode_frames, list_image_files, read_image
-from common.split import video_id
 from copydetect.classic import OrbIndex, orb_features, phash_codes
 from copydetect.descriptor import describe, load_descriptor
 from copydetect.index import CopyIndex, normalise_scores, predictions
-from copydetect.siblings import most_alike_first
+from copydetect.siblings import VideoFrames, most_alike_first
 
 log = logging.getLogger(__name__)
 METHODS = ("cnn", "phash", "orb")
@@ -136,15 +134,15 @@ def verified_scores(verifier: OrbIndex, query_images, scores, neighbours, verify
 
 def search(describer: Describer, index, query_images, query_ids, k: int = 10,
            background=None, beta: float = 1.0, top: int = 1, verifier: OrbIndex | None = None,
-           verify_top: int = 10, frames: Mapping[str, np.ndarray] | None = None
-           ) -> list[tuple[str, str, float]]:
+           verify_top: int = 10, frames: VideoFrames | None = None) -> list[tuple[str, str, float]]:
     """(query, reference, score) predictions, the best `top` per query. `background`: an
     index of frames known not to match (e.g. the generator's training frames); with it
     the scores of float descriptors are normalised as the 2021 challenge's winners did.
     `verifier`: an ORB index of the same reference frames; the first `verify_top` of
     each query's `k` candidates are then verified locally (`verified_scores`). `frames`:
-    the reference frames by id (e.g. `FolderFrames`); a whole-frame query then answers
-    the frame of its best video it looks most like (copydetect.siblings.most_alike_first)."""
+    the reference frames by id and video (`VideoFrames(FolderFrames(folder))`); a
+    whole-frame query then answers the frame of its best video it looks most like
+    (copydetect.siblings.most_alike_first)."""
     if describer.method == "orb":
         rows = []
         for query_id, found in zip(query_ids, index.query_many(query_images, k_candidates=k)):
@@ -158,17 +156,14 @@ def search(describer: Describer, index, query_images, query_ids, k: int = 10,
     if verifier is not None:
         scores, neighbours = verified_scores(verifier, query_images, scores, neighbours, verify_top)
     if frames is not None:
-        videos = defaultdict(list)
-        for name in frames:
-            videos[video_id(name)].append(name)
-        neighbours = [most_alike_first(image, list(names), frames, videos)
+        neighbours = [most_alike_first(image, list(names), frames)
                       for image, names in zip(query_images, neighbours)]
     return predictions(list(query_ids), scores, neighbours, top=top)
 
 
 class FolderFrames(Mapping):
     """A folder's frames by file name, each read when asked for (not kept): the reference
-    frames `search(..., frames=)` compares a whole-frame query with."""
+    frames `search(..., frames=VideoFrames(...))` compares a whole-frame query with."""
 
     def __init__(self, folder):
         self.folder = Path(folder)

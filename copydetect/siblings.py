@@ -40,7 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from common.images import read_image
+from common.images import read_image, to_gray
 from common.split import video_id
 
 # edits that leave the frame where it was (or mirrored, or scaled as a whole)
@@ -98,9 +98,8 @@ def sibling_choices(bench_dir, references: list[dict], queries: list[dict],
     for i, query in enumerate(scored):
         if i and scored[i - 1]["video"] != query["video"]:
             cache.clear()
-        image = _grey(bench_dir / "queries" / query["query_id"])
         siblings = sorted(frames_of[query["video"]])
-        chosen = max(siblings, key=lambda name: (likeness(image, reference(name)), name))
+        chosen = most_alike(_grey(bench_dir / "queries" / query["query_id"]), siblings, reference)
         row = counts[group_of(query)]
         row["queries"] += 1
         row["right"] += chosen == truth[query["query_id"]]
@@ -108,28 +107,53 @@ def sibling_choices(bench_dir, references: list[dict], queries: list[dict],
     return {group: {**row, "chance": round(row["chance"], 2)} for group, row in sorted(counts.items())}
 
 
-def most_alike_first(image: np.ndarray, names: list[str], frames: Mapping[str, np.ndarray],
-                     videos: Mapping[str, list[str]], aspect_tolerance: float = 0.02) -> list[str]:
+def most_alike(query: np.ndarray, names: list[str], grey) -> str:
+    """Of `names`, the frame the float grey `query` looks most like (`likeness`; `grey`:
+    name -> that frame's float grey image); ties go to the later name."""
+    return max(names, key=lambda name: (likeness(query, grey(name)), name))
+
+
+class VideoFrames(Mapping):
+    """Reference frames by id (any mapping: a dict in memory, copydetect.search.FolderFrames
+    on disk) and, grouped once, each video's ids: what `most_alike_first` compares a
+    whole-frame query with."""
+
+    def __init__(self, frames: Mapping[str, np.ndarray]):
+        self.frames = frames
+        self.videos: dict[str, list[str]] = defaultdict(list)
+        for name in frames:
+            self.videos[video_id(name)].append(name)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.frames[name]
+
+    def __iter__(self):
+        return iter(self.frames)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+def most_alike_first(image: np.ndarray, names: list[str], frames: VideoFrames,
+                     aspect_tolerance: float = 0.02) -> list[str]:
     """One query's ranked candidates with the frame of the top candidate's video that the
     query looks most like (`likeness`, whole) first, so that it takes the top score; the
     others keep their order below it, as many as before. Only where the query has those
     frames' aspect ratio (a whole-frame repost: overlaid, re-encoded, colour-shifted,
-    mirrored or resized, not cropped); else unchanged. `frames`: reference id -> BGR
-    image; `videos`: video -> its reference ids."""
+    mirrored or resized, not cropped); else unchanged. Each frame of the video is read
+    once (from disk, for a FolderFrames)."""
     if not names:
         return names
-    siblings = videos.get(video_id(names[0]), [names[0]])
     h, w = image.shape[:2]
-    shapes = {name: frames[name].shape[:2] for name in siblings}
-    same_aspect = [name for name in siblings
-                   if abs((h / w) / (shapes[name][0] / shapes[name][1]) - 1.0) <= aspect_tolerance]
+    siblings = {name: frames[name] for name in frames.videos.get(video_id(names[0]), [names[0]])}
+    same_aspect = [name for name, frame in siblings.items()
+                   if abs((h / w) / (frame.shape[0] / frame.shape[1]) - 1.0) <= aspect_tolerance]
     if len(same_aspect) < 2:
         return names
-    query = _grey_of(image)
-    chosen = max(same_aspect, key=lambda name: (likeness(query, _grey_of(frames[name])), name))
+    chosen = most_alike(_grey_of(image), same_aspect, lambda name: _grey_of(siblings[name]))
     reordered = [chosen] + [name for name in names if name != chosen]
     return reordered[:len(names)]
 
 
 def _grey_of(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return to_gray(image).astype(np.float32)

@@ -27,7 +27,7 @@ from copydetect.breakdown import OUTCOMES, outcomes, per_group, pr_curve_png
 from copydetect.index import CopyIndex, measure, random_unit_vectors
 from copydetect.metrics import CopyScores, evaluate
 from copydetect.search import Describer, read_folder, search
-from copydetect.siblings import sibling_choices
+from copydetect.siblings import VideoFrames, sibling_choices
 from pipeline.assemble import assemble_reader
 from pipeline.trace import reference_ids
 from synth.copies import read_csv
@@ -203,7 +203,7 @@ def bench_copy_main(argv: list[str] | None = None) -> dict:
     methods, curves, cnn_rows = [], {}, None
     orb = Describer("orb")
     verifier = refs.index(orb)[0]   # the ORB row's index verifies the CNN's candidates too
-    frames = dict(zip(refs.frames.names, refs.frames.images))
+    frames = VideoFrames(dict(zip(refs.frames.names, refs.frames.images)))
     plan = [("learned CNN", cnn, None, None, None, None),
             ("learned CNN + ORB verification of its top 10", cnn, None, None, verifier, None),
             ("learned CNN + ORB verification + the most alike frame of its video", cnn, None, None,

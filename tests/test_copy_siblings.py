@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from copydetect.siblings import (KEPT_GEOMETRY, correlation, group_of, likeness, most_alike_first,
-                                 sibling_choices)
+from copydetect.siblings import (KEPT_GEOMETRY, VideoFrames, correlation, group_of, likeness,
+                                 most_alike_first, sibling_choices)
 from synth.copies import CopyBenchConfig, make_copy_benchmark, read_csv
 
 
@@ -48,13 +48,13 @@ def _video(name, n, seed):
 
 
 def test_a_whole_frame_query_answers_the_most_alike_frame_of_its_best_video():
-    frames = {**_video("va", 4, 0), **_video("vb", 3, 1)}
-    videos = {"va": [n for n in frames if n.startswith("va")], "vb": [n for n in frames if n.startswith("vb")]}
+    frames = VideoFrames({**_video("va", 4, 0), **_video("vb", 3, 1)})
+    assert sorted(frames.videos) == ["va", "vb"] and len(frames.videos["va"]) == 4
     query = cv2.convertScaleAbs(frames["va_2_.jpg"], alpha=0.8, beta=30)[:, ::-1]   # darker, mirrored
     ranked = ["va_1_.jpg", "vb_0_.jpg", "va_3_.jpg"]
     # the most alike frame was not a candidate: it comes first, the others keep their order
-    assert most_alike_first(query, ranked, frames, videos) == ["va_2_.jpg", "va_1_.jpg", "vb_0_.jpg"]
-    assert most_alike_first(query, ["va_2_.jpg", "va_1_.jpg"], frames, videos) == ["va_2_.jpg", "va_1_.jpg"]
+    assert most_alike_first(query, ranked, frames) == ["va_2_.jpg", "va_1_.jpg", "vb_0_.jpg"]
+    assert most_alike_first(query, ["va_2_.jpg", "va_1_.jpg"], frames) == ["va_2_.jpg", "va_1_.jpg"]
     # half the frame's width (a crop): another aspect, so nothing is compared whole
-    assert most_alike_first(query[:, :18], ranked, frames, videos) == ranked
-    assert most_alike_first(query, [], frames, videos) == []
+    assert most_alike_first(query[:, :18], ranked, frames) == ranked
+    assert most_alike_first(query, [], frames) == []

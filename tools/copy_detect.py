@@ -16,8 +16,9 @@ that `query --verify-top N` checks each query's first N candidates with ORB + RA
 ranks the verified ones first (slower, and the frame-level answer is much more often the
 exact frame: bench/copy.md); `query --references DIR` (the indexed frames' folder) then
 answers a whole-frame repost with the frame of its best video it looks most like
-(copydetect/siblings.py: frame uAP 0.677 -> 0.746 on the benchmark). `eval` writes scores.json (uAP, recall at precision 0.9 with its threshold,
-recall@1/@10, per edit with --queries-csv) and pr_curve.png. A benchmark with ground
+(copydetect/siblings.py: frame uAP 0.677 -> 0.746 on the benchmark). `eval` writes
+scores.json (uAP, recall at precision 0.9 with its threshold, recall@1/@10, per edit with
+--queries-csv) and pr_curve.png. A benchmark with ground
 truth: tools/synth_copies.py.
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ from copydetect.metrics import evaluate  # noqa: E402
 from copydetect.search import (METHODS, FolderFrames, frame_batches, load_search_index,  # noqa: E402
                                load_verifier, save_search_index, search, write_json,
                                write_predictions)
+from copydetect.siblings import VideoFrames  # noqa: E402
 from synth.copies import read_csv  # noqa: E402
 
 
@@ -50,7 +52,7 @@ def _query(args) -> None:
     describer, index = load_search_index(args.index)
     background = load_search_index(args.background)[1] if args.background else None
     verifier = load_verifier(args.index) if args.verify_top else None
-    references = FolderFrames(args.references) if args.references else None
+    references = VideoFrames(FolderFrames(args.references)) if args.references else None
     rows, queries = [], 0
     for frames in frame_batches(args.queries):   # any number of queries, one batch in memory
         rows += search(describer, index, frames.images, frames.names, k=args.k, background=background,
