@@ -140,8 +140,8 @@ def search(describer: Describer, index, query_images, query_ids, k: int = 10,
     the scores of float descriptors are normalised as the 2021 challenge's winners did.
     `verifier`: an ORB index of the same reference frames; the first `verify_top` of
     each query's `k` candidates are then verified locally (`verified_scores`). `frames`:
-    the reference frames by id and video (`VideoFrames(FolderFrames(folder))`); a
-    whole-frame query then answers the frame of its best video it looks most like
+    the reference frames by id and video (`VideoFrames(FolderFrames(folder))`); each
+    query then answers the frame of its best video it looks most like, placed on it
     (copydetect.siblings.most_alike_first)."""
     if describer.method == "orb":
         rows = []
@@ -156,14 +156,32 @@ def search(describer: Describer, index, query_images, query_ids, k: int = 10,
     if verifier is not None:
         scores, neighbours = verified_scores(verifier, query_images, scores, neighbours, verify_top)
     if frames is not None:
-        neighbours = [most_alike_first(image, list(names), frames)
-                      for image, names in zip(query_images, neighbours)]
+        scores, neighbours = frame_scores(query_images, scores, neighbours, frames)
     return predictions(list(query_ids), scores, neighbours, top=top)
+
+
+def frame_scores(query_images, scores, neighbours, frames: VideoFrames):
+    """Scores and neighbours once each query answers the frame of its best video it looks
+    most like (copydetect.siblings.most_alike_first): a positive score is multiplied by
+    how distinct that frame is from the video's others, so that a query which looks like
+    several frames of the video (a neighbouring moment, not a copy of any) is trusted less
+    than one that matches a single frame. On the dev benchmark (tools/synth_copies.py
+    --size small --seed 12) frame-level uAP 0.811 -> 0.856 (ranking by the distinctness
+    alone 0.858, score + w x distinctness 0.835-0.860 for w 2-32): true copies' median
+    distinctness 0.69, held-out frames of the same video answered with the wrong frame
+    0.08, distractors 0.005."""
+    scores = np.array(scores, np.float32)
+    new_neighbours = []
+    for image, row, names in zip(query_images, scores, neighbours):
+        names, distinct = most_alike_first(image, list(names), frames)
+        row[:len(names)] = np.where(row[:len(names)] > 0, row[:len(names)] * distinct, row[:len(names)])
+        new_neighbours.append(names)
+    return scores, new_neighbours
 
 
 class FolderFrames(Mapping):
     """A folder's frames by file name, each read when asked for (not kept): the reference
-    frames `search(..., frames=VideoFrames(...))` compares a whole-frame query with."""
+    frames `search(..., frames=VideoFrames(...))` places a query on."""
 
     def __init__(self, folder):
         self.folder = Path(folder)

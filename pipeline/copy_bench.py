@@ -113,21 +113,24 @@ def padded_speed(describer: Describer, refs, queries, n: int) -> dict:
             "queries_per_second": round(len(queries.names) / seconds, 1)}
 
 
-def _sibling_lines(siblings: dict, verified: dict) -> list[str]:
-    """The pixels' own frame-level limit (copydetect.siblings) beside verified search's
-    recall@1 on the same edit."""
-    lines = ["", "## Which frame of its video: the pixels at the geometry the edit left", "",
-             "Each query whose edit keeps the frame's geometry, brought to the size of each frame "
-             "of its video and compared whole (zero-mean normalised correlation, as is or "
-             "mirrored): how often its truth is the most alike frame (copydetect/siblings.py; no "
-             "search). Verified search's recall@1 counts every query of the edit.", "",
-             "| queries | n | truth is the most alike frame | a blind pick among the video's frames "
-             "| verified search, recall@1 |", "|---|---|---|---|---|"]
+def _sibling_lines(siblings: dict, searched: list[dict]) -> list[str]:
+    """The pixels' own frame-level limit (copydetect.siblings, the true video given) beside
+    the recall@1 of the verified rows of the search on the same edit."""
+    lines = ["", "## Which frame of its video: the pixels, placed", "",
+             "Each query with a match, placed on the first frame of its true video (scale, offset "
+             "and mirror by template matching) and compared at that placement with each frame of "
+             "the video (zero-mean normalised correlation): how often its truth is the most alike "
+             "frame (copydetect/siblings.py; no search). The search rows' recall@1 count every "
+             "query of the edit.", "",
+             "| queries | n | truth is the most alike frame | a blind pick among the video's frames | "
+             + " | ".join(f"{row['method']}, recall@1" for row in searched) + " |",
+             "|---|---|---|---|" + "---|" * len(searched)]
     for group, row in siblings.items():
         edit = "same video" if group.startswith("same video") else group
-        recall = verified["per_edit"].get(edit, {}).get("recall_at_1")
+        recalls = [method["per_edit"].get(edit, {}).get("recall_at_1") for method in searched]
         lines.append(f"| {group} | {row['queries']} | {row['right']} ({row['right'] / row['queries']:.3f}) | "
-                     f"{row['chance'] / row['queries']:.3f} | {'-' if recall is None else f'{recall:.3f}'} |")
+                     f"{row['chance'] / row['queries']:.3f} | "
+                     + " | ".join("-" if r is None else f"{r:.3f}" for r in recalls) + " |")
     return lines
 
 
@@ -173,8 +176,8 @@ def _markdown(command, args, info, methods, video, trace, scale, speed, siblings
     lines += ["", f"End to end against {speed['references']:,} references (the benchmark's plus random "
               f"fillers, exact index), describing and searching {speed['queries']} query frames: "
               f"{speed['queries_per_second']} queries/s."]
-    verified = next((m for m in methods if "verification" in m["method"]), None)
-    if siblings and verified is not None:
+    verified = [m for m in methods if "verification" in m["method"]]
+    if siblings and verified:
         lines += _sibling_lines(siblings, verified)
     return "\n".join(lines + [""])
 

@@ -15,8 +15,9 @@ CNN's scores. `--verify` also keeps the reference frames' ORB keypoints (INDEX.o
 that `query --verify-top N` checks each query's first N candidates with ORB + RANSAC and
 ranks the verified ones first (slower, and the frame-level answer is much more often the
 exact frame: bench/copy.md); `query --references DIR` (the indexed frames' folder) then
-answers a whole-frame repost with the frame of its best video it looks most like
-(copydetect/siblings.py: frame uAP 0.677 -> 0.746 on the benchmark). `eval` writes
+answers each query with the frame of its best video it looks most like, the query placed
+on it at its scale, offset and mirror (copydetect/siblings.py: frame uAP 0.677 -> 0.819
+on the benchmark). `eval` writes
 scores.json (uAP, recall at precision 0.9 with its threshold, recall@1/@10, per edit with
 --queries-csv) and pr_curve.png. A benchmark with ground
 truth: tools/synth_copies.py.
@@ -110,9 +111,9 @@ def main() -> None:
     query.add_argument("--verify-top", type=int, default=0,
                        help="verify this many candidates per query with ORB + RANSAC (index built "
                             "with --verify; 0: off)")
-    query.add_argument("--references", help="the indexed reference frames' folder: a query "
-                       "with a reference frame's aspect then answers the frame of its best video "
-                       "it looks most like, compared whole (copydetect/siblings.py)")
+    query.add_argument("--references", help="the indexed reference frames' folder: each query "
+                       "then answers the frame of its best video it looks most like, placed on it "
+                       "(copydetect/siblings.py)")
     score = commands.add_parser("eval", help="uAP, recall@P90, recall@1/10 and a PR curve")
     score.add_argument("--predictions", required=True)
     score.add_argument("--ground-truth", required=True)
