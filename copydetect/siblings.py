@@ -25,10 +25,12 @@ nearest frame in time 31 of 61 unedited, 28 of 62 edited: "nearest in time" is o
 "most alike" for any comparison of pixels.
 
 The same placement answers queries (`most_alike_first`, `search(..., frames=)`): the
-frame of the best video the query looks most like takes rank 1. On data/copies after
-verified search, frame-level uAP 0.677 -> 0.819, recall@1 0.741 -> 0.879 (crops 0.67 ->
-0.98, cut bands 0.76 -> 0.98, chains 0.66 -> 0.89 at rank 1), at 10.8 queries/s against
-22 (2 AVX2 cores; 3-10 frames of the video compared).
+frame of the best video the query looks most like takes rank 1, and how distinct it is
+from the video's runner-up (`FrameChoice.distinct`) weighs its score
+(copydetect.search.frame_scores). On data/copies after verified search, frame-level uAP
+0.677 -> 0.855, recall@1 0.741 -> 0.879 (crops 0.67 -> 0.98, cut bands 0.76 -> 0.98,
+chains 0.66 -> 0.89 at rank 1), at 10 queries/s against 25 (2 AVX2 cores; the 3-10 frames
+of the video compared at full size).
 """
 from __future__ import annotations
 

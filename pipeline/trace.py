@@ -70,10 +70,13 @@ def reference_ids(reader: IdReader, references_dir, index_path, progress: bool =
 
 
 def trace(queries: Frames, searcher: tuple, reader: IdReader, sources: dict, threshold: float | None = None,
-          k: int = 10) -> list[Trace]:
-    """One Trace per query frame, in order; `searcher`: `load_search_index(INDEX)`."""
+          k: int = 10, verifier=None, verify_top: int = 10, frames=None) -> list[Trace]:
+    """One Trace per query frame, in order; `searcher`: `load_search_index(INDEX)`;
+    `verifier` and `frames` as copydetect.search.search takes them (the exact frame of the
+    video, not only the video)."""
     describer, index = searcher
-    best = {q: (r, s) for q, r, s in search(describer, index, queries.images, queries.names, k=k, top=1)}
+    best = {q: (r, s) for q, r, s in search(describer, index, queries.images, queries.names, k=k, top=1,
+                                             verifier=verifier, verify_top=verify_top, frames=frames)}
     reads = reader.read(queries.images, queries.names)
     rows = []
     for name, reading in zip(queries.names, reads):

@@ -1,7 +1,8 @@
-"""The copy-detection scores (copydetect/metrics.py) on cases worked by hand."""
+"""The copy-detection scores (copydetect/metrics.py, pipeline/copy_bench.py) on cases worked by hand."""
 import pytest
 
 from copydetect.metrics import evaluate
+from pipeline.copy_bench import copies_only, source_ids
 
 TRUTH = [("q1", "r1"), ("q2", "r2")]
 
@@ -45,3 +46,24 @@ def test_each_matched_query_ends_in_one_outcome_at_rank_1():
             ("q3", "v7_1_", 0.6),                            # another video
             ("q5", "v1_3_", 0.4)]                            # a distractor: not counted
     assert outcomes(truth, rows, queries) == dict(zip(OUTCOMES, (1, 1, 1, 1)))
+
+
+def test_copies_only_leaves_out_the_same_videos_held_out_frames():
+    query_rows = [{"query_id": "q1", "kind": "copy"}, {"query_id": "q2", "kind": "same_video"},
+                  {"query_id": "q3", "kind": "distractor"}]
+    truth = [("q1", "r1"), ("q2", "r2")]
+    rows = [("q1", "r1", 0.9), ("q2", "r9", 0.95), ("q3", "r3", 0.1)]   # q2 answered wrong, confidently
+    assert evaluate(truth, rows).uap < 0.5
+    scores = copies_only(rows, truth, query_rows)
+    assert scores.uap == pytest.approx(1.0) and scores.recall_at_1 == pytest.approx(1.0)
+
+
+def test_source_ids_count_the_matched_queries_and_forgive_only_i_and_l():
+    query_rows = [{"query_id": "q1", "kind": "copy", "video": "va", "account_id": "AbIl9"},
+                  {"query_id": "q2", "kind": "copy", "video": "vb", "account_id": "Xyz12"},
+                  {"query_id": "q3", "kind": "copy", "video": "vc", "account_id": "Qq7"},
+                  {"query_id": "q4", "kind": "distractor", "video": "vd", "account_id": "D1"}]
+    rows = [("q1", "va_0_.jpg", 1.0), ("q2", "vb_3_.jpg", 0.9), ("q3", "va_1_.jpg", 0.8), ("q4", "va_0_.jpg", 0.7)]
+    sources = {"va": {"id": "Abll9"}, "vb": {"id": "Xyz1Z"}}          # an I/l swap, a real misread
+    assert source_ids(rows, query_rows, sources) == {"correctly_matched": 2, "source_id_right": 0,
+                                                     "share": 0.0, "share_il_forgiven": 0.5}

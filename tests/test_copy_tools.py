@@ -96,10 +96,15 @@ def test_query_without_the_describer_file_names_it(bench, tmp_path):
 
 
 def test_trace_names_the_source_video_and_its_id(bench, tmp_path):
+    """A learned index (random weights) with keypoints: each query is verified and placed
+    on the frames of its best video, so most copies name their exact reference frame."""
+    torch.manual_seed(0)
+    save_descriptor(CopyDescriptor((8, 8, 16, 16), 16, 32), tmp_path / "d.pt")
     index = tmp_path / "refs.index"
-    run("tools/copy_detect.py", "index", "--references", bench / "references", "--out", index, "--method", "orb")
+    run("tools/copy_detect.py", "index", "--references", bench / "references", "--out", index,
+        "--model", tmp_path / "d.pt", "--verify")
     run("tools/trace.py", "--index", index, "--references", bench / "references", "--queries",
-        bench / "queries", "--out", tmp_path / "trace")
+        bench / "queries", "--out", tmp_path / "trace", "--verify-top", 10, "--exact-frame")
     traces = json.loads((tmp_path / "trace" / "traces.json").read_text())
     sources = json.loads(Path(f"{index}.ids.json").read_text())["videos"]
     references = {r["reference_id"]: r for r in read_csv(bench / "references.csv")}
@@ -113,6 +118,7 @@ def test_trace_names_the_source_video_and_its_id(bench, tmp_path):
     truth = {t["query_id"]: t["reference_id"] for t in read_csv(bench / "ground_truth.csv")}
     found = [r for r in traces if r["query"] in truth and r["reference"]]
     assert found and sum(references[truth[r["query"]]]["video"] == r["video"] for r in found) >= len(found) // 2
+    assert sum(truth[r["query"]] == r["reference"] for r in found) >= len(found) // 2
 
 
 def test_folders_are_described_in_batches_with_the_same_result(bench, tmp_path):
