@@ -16,7 +16,7 @@ that `query --verify-top N` checks each query's first N candidates with ORB + RA
 ranks the verified ones first (slower, and the frame-level answer is much more often the
 exact frame: bench/copy.md); `query --references DIR` (the indexed frames' folder) then
 answers each query with the frame of its best video it looks most like, the query placed
-on it at its scale, offset and mirror (copydetect/siblings.py: frame uAP 0.677 -> 0.819
+on it at its scale, offset and mirror (copydetect/siblings.py: frame uAP 0.677 -> 0.855
 on the benchmark). `eval` writes
 scores.json (uAP, recall at precision 0.9 with its threshold, recall@1/@10, per edit with
 --queries-csv) and pr_curve.png. A benchmark with ground
