@@ -171,9 +171,10 @@ def _markdown(command, args, info, methods, video, trace, scale, speed, siblings
               "|---|" + "---|" * len(methods)]
     for outcome in OUTCOMES:
         lines.append(f"| {outcome} | " + " | ".join(str(m["outcomes"][outcome]) for m in methods) + " |")
+    p90 = "-" if copies["recall_at_p90"] is None else f"{copies['recall_at_p90']:.4f}"
     lines += ["", f"Without the same video's held-out frames (the copies and the distractors only), "
               f"{copies['method']}: uAP {copies['uap']:.4f}, recall@1 {copies['recall_at_1']:.4f}, "
-              f"recall at P90 {copies['recall_at_p90']:.4f}."]
+              f"recall at P90 {p90}."]
     lines += ["", "## Video level and the trace's source ID (learned descriptor)", "",
               f"Video-level uAP (another frame of the right video counts): {video['uap']:.4f}, "
               f"recall@1 {video['recall_at_1']:.4f}.  ",
