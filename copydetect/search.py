@@ -174,7 +174,8 @@ def frame_scores(query_images, scores, neighbours, frames: VideoFrames):
     new_neighbours = []
     for image, row, names in zip(query_images, scores, neighbours):
         names, distinct = most_alike_first(image, list(names), frames)
-        row[:len(names)] = np.where(row[:len(names)] > 0, row[:len(names)] * distinct, row[:len(names)])
+        real = row[:len(names)]   # a view: the scores of this query's candidates
+        real[real > 0] *= distinct
         new_neighbours.append(names)
     return scores, new_neighbours
 

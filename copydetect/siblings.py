@@ -85,6 +85,7 @@ def placed(query: np.ndarray, reference: np.ndarray, scales, mirrors=(False, Tru
         return Placement(0.0, scales[0], False)
     height, width = reference.shape
     qh, qw = query.shape
+    templates = {mirrored: np.ascontiguousarray(query[:, ::-1]) if mirrored else query for mirrored in mirrors}
     best = Placement(-2.0, scales[0], False)
     for scale in scales:
         size = (max(qw, int(round(width * scale))), max(qh, int(round(height * scale))))
@@ -92,8 +93,7 @@ def placed(query: np.ndarray, reference: np.ndarray, scales, mirrors=(False, Tru
             size = (qw, qh)
         shrunk = reference if size == (width, height) else cv2.resize(reference, size,
                                                                       interpolation=cv2.INTER_AREA)
-        for mirrored in mirrors:
-            template = np.ascontiguousarray(query[:, ::-1]) if mirrored else query
+        for mirrored, template in templates.items():
             score = float(cv2.matchTemplate(shrunk, template, cv2.TM_CCOEFF_NORMED).max())
             if score > best.score:
                 best = Placement(score, scale, mirrored)
@@ -199,8 +199,8 @@ def most_alike(query: np.ndarray, names: list[str], grey) -> FrameChoice:
 
 class VideoFrames(Mapping):
     """Reference frames by id (any mapping: a dict in memory, copydetect.search.FolderFrames
-    on disk) and, grouped once, each video's ids: what `most_alike_first` compares a
-    whole-frame query with."""
+    on disk) and, grouped once, each video's ids: the frames `most_alike_first` places a
+    query on."""
 
     def __init__(self, frames: Mapping[str, np.ndarray]):
         self.frames = frames
