@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from common.atomic import atomic_write_text
-from common.images import decode_frames, list_image_files, read_image
+from common.images import FRAME_LIMITS, BadImage, decode_frames, list_image_files, read_image
 from copydetect.classic import OrbIndex, orb_features, phash_codes
 from copydetect.descriptor import describe, load_descriptor
 from copydetect.index import CopyIndex, normalise_scores, predictions
@@ -140,7 +140,7 @@ def search(describer: Describer, index, query_images, query_ids, k: int = 10,
     the scores of float descriptors are normalised as the 2021 challenge's winners did.
     `verifier`: an ORB index of the same reference frames; the first `verify_top` of
     each query's `k` candidates are then verified locally (`verified_scores`). `frames`:
-    the reference frames by id and video (`VideoFrames(FolderFrames(folder))`); each
+    the reference frames by id and video (`VideoFrames(FolderFrames(folder, index.ids))`); each
     query then answers the frame of its best video it looks most like, placed on it
     (copydetect.siblings.most_alike_first)."""
     if describer.method == "orb":
@@ -182,14 +182,23 @@ def frame_scores(query_images, scores, neighbours, frames: VideoFrames):
 
 class FolderFrames(Mapping):
     """A folder's frames by file name, each read when asked for (not kept): the reference
-    frames `search(..., frames=VideoFrames(...))` places a query on."""
+    frames `search(..., frames=VideoFrames(...))` places a query on: those of `names` (the
+    frames the index holds, `index.ids`) that the folder still lists, so that a file the
+    index skipped as unreadable is never a candidate. A missing or empty folder is refused
+    by name (common.images.list_image_files), and so is a frame that cannot be read when
+    asked for."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, names):
         self.folder = Path(folder)
-        self.names = [path.name for path in list_image_files(self.folder)[0]]
+        listed = {path.name for path in list_image_files(self.folder)[0]}
+        self.names = [name for name in names if name in listed]
 
     def __getitem__(self, name: str) -> np.ndarray:
-        return read_image(self.folder / name)
+        path = self.folder / name
+        try:
+            return read_image(path, FRAME_LIMITS)
+        except BadImage as err:
+            raise BadImage(f"reference frame {path}: {err}") from err
 
     def __iter__(self):
         return iter(self.names)

@@ -88,6 +88,36 @@ def test_verified_query_finds_more_exact_frames_and_needs_the_keypoints(bench, t
     assert done.returncode != 0 and "refs.index.orb.npz" in done.stderr
 
 
+def test_placed_query_skips_what_the_index_skipped_and_names_a_frame_broken_since(bench, tmp_path):
+    """query --references places queries only on the frames the index holds: a reference
+    the index skipped as corrupt is never an answer; one broken after indexing is refused
+    by name, and the predictions already written stay as they were."""
+    import shutil
+
+    references = tmp_path / "refs"
+    shutil.copytree(bench / "references", references)
+    names = sorted(path.name for path in references.iterdir())
+    (references / names[1]).write_bytes(b"not a jpeg")
+    torch.manual_seed(0)
+    save_descriptor(CopyDescriptor((8, 8, 16, 16), 16, 32), tmp_path / "d.pt")
+    index = tmp_path / "refs.index"
+    run("tools/copy_detect.py", "index", "--references", references, "--out", index,
+        "--model", tmp_path / "d.pt", "--verify")
+    query = ["tools/copy_detect.py", "query", "--index", index, "--queries", bench / "queries",
+             "--verify-top", 10, "--references", references]
+    run(*query, "--out", tmp_path / "p.csv")
+    written = (tmp_path / "p.csv").read_text()
+    answers = [row["reference_id"] for row in csv.DictReader(written.splitlines())]
+    assert answers and names[1] not in answers
+    for name in names:
+        if name != names[1]:
+            (references / name).write_bytes(b"broken since")
+    done = subprocess.run([sys.executable, *map(str, query), "--out", str(tmp_path / "p.csv")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0 and "reference frame" in done.stderr and str(references) in done.stderr
+    assert (tmp_path / "p.csv").read_text() == written
+
+
 def test_query_without_the_describer_file_names_it(bench, tmp_path):
     done = subprocess.run([sys.executable, "tools/copy_detect.py", "query", "--index", str(tmp_path / "none"),
                            "--queries", str(bench / "queries"), "--out", str(tmp_path / "p.csv")],

@@ -53,7 +53,7 @@ def _query(args) -> None:
     describer, index = load_search_index(args.index)
     background = load_search_index(args.background)[1] if args.background else None
     verifier = load_verifier(args.index) if args.verify_top else None
-    references = VideoFrames(FolderFrames(args.references)) if args.references else None
+    references = VideoFrames(FolderFrames(args.references, index.ids)) if args.references else None
     rows, queries = [], 0
     for frames in frame_batches(args.queries):   # any number of queries, one batch in memory
         rows += search(describer, index, frames.images, frames.names, k=args.k, background=background,

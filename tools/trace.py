@@ -51,7 +51,7 @@ def main() -> None:
     sources = reference_ids(reader, args.references, args.index)
     searcher = load_search_index(args.index)
     verifier = load_verifier(args.index) if args.verify_top else None
-    references = VideoFrames(FolderFrames(args.references)) if args.exact_frame else None
+    references = VideoFrames(FolderFrames(args.references, searcher[1].ids)) if args.exact_frame else None
     rows = []
     for frames in frame_batches(args.queries):   # any number of queries, one batch in memory
         rows += trace(frames, searcher, reader, sources, threshold=args.threshold, verifier=verifier,
