@@ -44,8 +44,10 @@ def add_reader_arguments(parser: argparse.ArgumentParser, threads: int = 2) -> a
                         help="localiser overrides key=value; with the default --loc-config they "
                              f"apply after {' '.join(RELEASED_LOC_OPTS)} (the released localiser)")
     parser.add_argument("--model", nargs="+", metavar="PATH",
-                        help="recogniser: CONFIG.yml WEIGHTS.pth, or one MODEL.onnx (default: the "
-                             "released models/svtr_tiny_synth/model.onnx)")
+                        help="recogniser: CONFIG.yml WEIGHTS.pth, or one MODEL.onnx (none: the released "
+                             "models/svtr_tiny_synth, its float16 weights under bf16 autocast on "
+                             "a CPU with native bf16, model.int8.onnx elsewhere; "
+                             "ppocr_ext/released.py)")
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0],
                         help="multi-scale testing: also read crops with margins scaled by these "
                              "and fuse the readings (e.g. 1 0.9 1.15; pipeline/multiscale.py)")

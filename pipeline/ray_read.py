@@ -215,7 +215,7 @@ def read_ids_ray_main(argv: list[str] | None = None) -> dict:
     p.add_argument("--loc-config", default=DEFAULT_LOC_CONFIG)
     p.add_argument("--loc-opt", nargs="*", default=[])
     p.add_argument("--model", nargs="+", metavar="PATH",
-                   help="recogniser (default: the released ONNX model)")
+                   help="recogniser (default: the released model, ppocr_ext/released.py)")
     p.add_argument("--k", type=positive_int, default=3)
     p.add_argument("--group-by", choices=["video"], help="also one consensus per video")
     p.add_argument("--follow-symlinks", action="store_true")
