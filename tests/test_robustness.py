@@ -95,3 +95,24 @@ def test_perspective_keeps_a_mark_at_the_frame_edge_in_view(frame):
             out, (box,) = apply(frame, "perspective", severity, seed, boxes=[[2, 290, 140, 318]])
             assert out.shape == frame.shape
             assert 0 < box[0] and box[2] < w and box[3] < h, (severity, seed, box)
+
+
+def test_the_severity_gallery_shows_each_box_keeping_corruption_as_the_table_read_it(frame):
+    from pipeline.robustness import severity_gallery
+    frames = [frame, frame[::-1].copy(), frame]
+    names = ["a_0_.jpg", "b_0_.jpg", "c_0_.jpg"]
+    boxes = {"a_0_.jpg": {"box": [20, 290, 140, 302]}, "c_0_.jpg": {"box": [20, 290, 140, 302]}}
+    gallery = severity_gallery(frames, names, boxes, severity=2, seed=5, count=2, scale=3)
+    from pipeline.box_reading import padded_box
+    kept = [n for n in CORRUPTIONS if n not in ("rotation", "perspective")]
+    x0, y0, x1, y1 = padded_box(boxes["a_0_.jpg"]["box"], 180, 320)
+    crop_h = y1 - y0
+    assert gallery.shape[0] == (1 + len(kept)) * (3 * crop_h + 4)
+    np.testing.assert_array_equal(gallery, severity_gallery(frames, names, boxes, 2, seed=5, count=2, scale=3))
+    clean_tile = gallery[:3 * (y1 - y0), 190:190 + 3 * (x1 - x0)]
+    np.testing.assert_array_equal(clean_tile[::3, ::3], frame[y0:y1, x0:x1])
+    row = 1 + kept.index("jpeg")                     # the jpeg row holds the table's jpeg pixels
+    jpeg_tile = gallery[row * (3 * crop_h + 4):row * (3 * crop_h + 4) + 3 * (y1 - y0), 190:190 + 3 * (x1 - x0)]
+    np.testing.assert_array_equal(jpeg_tile[::3, ::3], corrupt(frames, "jpeg", 2, 5)[0][y0:y1, x0:x1])
+    with pytest.raises(ValueError, match="no frame"):
+        severity_gallery(frames, names, {}, 2)
