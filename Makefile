@@ -189,6 +189,10 @@ EXTRA_DATA  ?= data/extra_train
 EXTRA_LOC   ?= output/extra_train/loc
 EXTRA2_DATA ?= data/extra_train2
 EXTRA2_LOC  ?= output/extra_train2/loc
+# ... and of the fresh-videos experiment (configs/rec/svtr_tiny_synth_fresh_videos.yml):
+# 5,000 videos no stage of the release saw (seed 202)
+EXTRA3_DATA ?= data/extra_train3
+EXTRA3_LOC  ?= output/extra_train3/loc
 # ... and of stage 7: frames of the wild generator (their rule is with the wild benchmark's)
 WILD_TRAIN     ?= data/wild_train
 WILD_TRAIN_LOC ?= output/wild_train/loc
@@ -200,6 +204,7 @@ $(1)/boxes.json: | fonts $(VENV)/.installed
 endef
 $(eval $(call extra_frames,$(EXTRA_DATA),200))
 $(eval $(call extra_frames,$(EXTRA2_DATA),201))
+$(eval $(call extra_frames,$(EXTRA3_DATA),202))
 # The localiser's crops of extra train frames ($(1) frames folder, $(2) localiser output),
 # cut by the released localiser as the reader cuts test frames; no validation split
 define cut_frames
@@ -209,6 +214,7 @@ $(2)/summary.json: $(1)/boxes.json models/loc_ddt/strip_ddt.pt
 endef
 $(eval $(call cut_frames,$(EXTRA_DATA),$(EXTRA_LOC)))
 $(eval $(call cut_frames,$(EXTRA2_DATA),$(EXTRA2_LOC)))
+$(eval $(call cut_frames,$(EXTRA3_DATA),$(EXTRA3_LOC)))
 $(eval $(call cut_frames,$(WILD_TRAIN),$(WILD_TRAIN_LOC)))
 
 train-release-stage5: $(REL_STAGE5)/.done
